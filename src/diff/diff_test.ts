@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { EndpointTracker } from "./diff.ts";
+import type { ProcessInfo, Snapshot, SocketRecord } from "../model/types.ts";
+
+const listener: SocketRecord = {
+  protocol: "tcp",
+  family: 4,
+  localAddress: "0.0.0.0",
+  localPort: 8080,
+  remoteAddress: "0.0.0.0",
+  remotePort: 0,
+  state: "LISTEN",
+  pid: 100,
+};
+const conn: SocketRecord = {
+  ...listener,
+  localAddress: "127.0.0.1",
+  remoteAddress: "127.0.0.1",
+  remotePort: 50000,
+  state: "ESTABLISHED",
+};
+const web: ProcessInfo = { pid: 100, name: "web", path: "/usr/bin/web", startTime: 1000 };
+
+function snap(time: number, sockets: SocketRecord[], processes: ProcessInfo[] = [web]): Snapshot {
+  return { time, sockets, processes: new Map(processes.map((p) => [p.pid, p])), warnings: {} };
+}
+
+Deno.test("first snapshot opens everything, the same snapshot again changes nothing", () => {
+  const t = new EndpointTracker();
+  const first = t.observe(snap(1, [listener, conn]));
+  assert.deepEqual(first.map((c) => c.kind), ["opened", "opened"]);
+  assert.equal(first[0].process?.name, "web");
+  assert.deepEqual(t.observe(snap(2, [conn, listener])), []);
+  assert.equal(t.size, 2);
+});
+
+Deno.test("open, state change, close with duration measured from first seen", () => {
+  const t = new EndpointTracker();
+  t.observe(snap(1000, [listener]));
+  const opened = t.observe(snap(2000, [listener, { ...conn, state: "SYN_RECEIVED" }]));
+  assert.equal(opened.length, 1);
+  assert.equal(opened[0].kind, "opened");
+  assert.equal(opened[0].firstSeen, 2000);
+  const changed = t.observe(snap(3000, [listener, conn]));
+  assert.equal(changed.length, 1);
+  assert.equal(changed[0].kind, "changed");
+  assert.equal(changed[0].previousState, "SYN_RECEIVED");
+  assert.equal(changed[0].socket.state, "ESTABLISHED");
+  assert.equal(changed[0].firstSeen, 2000);
+  const closed = t.observe(snap(7500, [listener]));
+  assert.equal(closed.length, 1);
+  assert.equal(closed[0].kind, "closed");
+  assert.equal(closed[0].durationMs, 5500);
+  assert.equal(closed[0].process?.name, "web");
+});
+
+Deno.test("an ownerless TIME_WAIT row keeps the previous owner: one change, then one close", () => {
+  const t = new EndpointTracker();
+  t.observe(snap(0, [conn]));
+  const tw = t.observe(snap(10, [{ ...conn, pid: 0, state: "TIME_WAIT" }], []));
+  assert.equal(tw.length, 1);
+  assert.equal(tw[0].kind, "changed");
+  assert.equal(tw[0].socket.pid, 100);
+  assert.equal(tw[0].process?.name, "web");
+  const gone = t.observe(snap(20, [], []));
+  assert.deepEqual(gone.map((c) => [c.kind, c.durationMs]), [["closed", 20]]);
+});
+
+Deno.test("an ownerless row never seen with an owner is opened with pid 0", () => {
+  const t = new EndpointTracker();
+  t.observe(snap(0, []));
+  const c = t.observe(snap(1, [{ ...conn, pid: 0, state: "TIME_WAIT" }], []));
+  assert.equal(c[0].kind, "opened");
+  assert.equal(c[0].socket.pid, 0);
+  assert.equal(c[0].process, undefined);
+});
+
+Deno.test("a pid reused by another process is a close plus an open", () => {
+  const t = new EndpointTracker();
+  t.observe(snap(0, [listener]));
+  const other: ProcessInfo = { pid: 100, name: "evil", path: "/tmp/evil", startTime: 5000 };
+  const c = t.observe(snap(10, [listener], [other]));
+  assert.deepEqual(c.map((x) => [x.kind, x.process?.name]), [["closed", "web"], ["opened", "evil"]]);
+  assert.equal(c[0].durationMs, 10);
+});
+
+Deno.test("the same endpoint under another pid is another endpoint", () => {
+  const t = new EndpointTracker();
+  t.observe(snap(0, [listener]));
+  const c = t.observe(snap(1, [{ ...listener, pid: 200 }], [web, { pid: 200, name: "b" }]));
+  assert.deepEqual(c.map((x) => [x.kind, x.socket.pid]).sort(), [["closed", 100], ["opened", 200]]);
+});
+
+Deno.test("UDP, IPv6 and a duplicate row listed twice", () => {
+  const udp6: SocketRecord = {
+    protocol: "udp",
+    family: 6,
+    localAddress: "::1",
+    localPort: 53,
+    remoteAddress: "::",
+    remotePort: 0,
+    state: null,
+    pid: 100,
+  };
+  const t = new EndpointTracker();
+  const c = t.observe(snap(0, [udp6, udp6, { ...udp6, family: 4, localAddress: "127.0.0.1", remoteAddress: "0.0.0.0" }]));
+  assert.equal(c.length, 2);
+  assert.equal(t.observe(snap(1, [udp6])).length, 1);
+});

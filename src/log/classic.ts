@@ -1,0 +1,185 @@
+/**
+ * The classic Port Reporter formats: PR-INITIAL, PR-PORTS and PR-PIDS headers, the PR-PORTS line and
+ * the process entries. Headers and the PR-PORTS line are byte-compatible with Port Reporter 1.01 as
+ * documented (see the README); the bodies of PR-INITIAL and PR-PIDS, never documented, follow the
+ * layout described there.
+ *
+ * Every function returns text with `\n` line ends; the writer converts to the configured line end.
+ *
+ * @module
+ */
+
+import type { HostInfo, ProcessInfo, SocketRecord } from "../model/types.ts";
+import { formatSystemDate, type LocalParts } from "./local_time.ts";
+import { logFileName } from "./file_names.ts";
+
+/** The version the headers claim; old parsers look for 1.01. */
+export const CLASSIC_VERSION = "1.01";
+
+/** The `Log format:` line of PR-PORTS, verbatim. */
+export const PORTS_LOG_FORMAT =
+  "date,time,protocol,local port,local IP address,remote port,remote IP address,PID,module,user context";
+
+/** The common header of PR-INITIAL and PR-PIDS (title: `Service initialization log` / `Process detail log`). */
+export function detailHeader(title: string, start: LocalParts, host: HostInfo): string {
+  return [
+    `Port Reporter Version ${CLASSIC_VERSION} Log File`,
+    "",
+    title,
+    "",
+    `System Date: ${formatSystemDate(start)}`,
+    "",
+    "",
+    "Local computer name:",
+    "",
+    ` ${host.computerName}`,
+    "",
+    `Operating System: ${host.osName}`,
+    "",
+  ].join("\n") + "\n";
+}
+
+/** The header of PR-INITIAL. */
+export function initialHeader(start: LocalParts, host: HostInfo): string {
+  return detailHeader("Service initialization log", start, host);
+}
+
+/** The header of PR-PIDS. */
+export function pidsHeader(start: LocalParts, host: HostInfo): string {
+  return detailHeader("Process detail log", start, host);
+}
+
+/** The header of PR-PORTS, pointing at the PR-PIDS file of the same stamp. */
+export function portsHeader(stamp: string): string {
+  return [
+    `Port Reporter Version ${CLASSIC_VERSION} Log File - Port usage log`,
+    "",
+    `Check ${logFileName("PIDS", stamp)} for corresponding process data`,
+    "",
+    "Log format:",
+    PORTS_LOG_FORMAT,
+  ].join("\n") + "\n";
+}
+
+/** `05/7/6` and `13:52:1`: the date and time fields of a PR-PORTS line (two-digit year, nothing padded). */
+export function portsDateTime(p: LocalParts): [date: string, time: string] {
+  return [`${String(p.year % 100).padStart(2, "0")}/${p.month}/${p.day}`, `${p.hour}:${p.minute}:${p.second}`];
+}
+
+/** The user context field: `<DOMAIN\user>`, `<unknown>` when it could not be read. */
+export function userContext(process: ProcessInfo | undefined): string {
+  return `<${process?.user ?? "unknown"}>`;
+}
+
+/** The module field: the image base name, `unknown` when no owner is known. */
+export function moduleName(process: ProcessInfo | undefined): string {
+  return process?.name ?? "unknown";
+}
+
+/**
+ * One PR-PORTS line, without its line end:
+ * `05/7/6,13:52:1,TCP,3389,0.0.0.0,,0.0.0.0,1096,svchost.exe,<NT AUTHORITY\SYSTEM>`.
+ * A TCP listener has an empty remote port and remote IP `0.0.0.0` (`::` for IPv6); UDP has `*,*`.
+ */
+export function portsLine(time: LocalParts, socket: SocketRecord, process: ProcessInfo | undefined): string {
+  const [date, clock] = portsDateTime(time);
+  let remote: string;
+  if (socket.protocol === "udp") remote = "*,*";
+  else if (socket.state === "LISTEN") remote = `,${socket.family === 6 ? "::" : "0.0.0.0"}`;
+  else remote = `${socket.remotePort},${socket.remoteAddress}`;
+  return `${date},${clock},${socket.protocol === "tcp" ? "TCP" : "UDP"},${socket.localPort},${socket.localAddress},${remote},${socket.pid},${
+    moduleName(process)
+  },${userContext(process)}`;
+}
+
+/** `TCP    127.0.0.1:80` style endpoint text; IPv6 in brackets. */
+export function endpointText(address: string, port: number, family: number): string {
+  return family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** A `netstat -ano` style table of endpoints (PR-INITIAL's first section and `portreporter snapshot`). */
+export function endpointTable(sockets: SocketRecord[], processes: Map<number, ProcessInfo>, withOwner = true): string {
+  const rows = [...sockets].sort(compareSockets).map((s) => {
+    const local = endpointText(s.localAddress, s.localPort, s.family);
+    const remote = s.protocol === "udp" ? "*:*" : endpointText(s.remoteAddress, s.remotePort, s.family);
+    const state = s.protocol === "udp" ? "" : s.state === "LISTEN" ? "LISTENING" : (s.state ?? "");
+    const cells = [s.protocol.toUpperCase(), local, remote, state, String(s.pid)];
+    if (withOwner) {
+      const p = processes.get(s.pid);
+      cells.push(p?.name ?? (s.pid === 0 ? "-" : "unknown"), p?.user ?? "");
+    }
+    return cells;
+  });
+  const head = ["Proto", "Local Address", "Foreign Address", "State", "PID"];
+  if (withOwner) head.push("Process", "User");
+  const all = [head, ...rows];
+  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  return all.map((r) => "  " + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd())
+    .join("\n") + "\n";
+}
+
+/** Orders endpoints as netstat does: protocol, family, local address, local port, remote. */
+export function compareSockets(a: SocketRecord, b: SocketRecord): number {
+  return a.protocol.localeCompare(b.protocol) || a.family - b.family ||
+    a.localAddress.localeCompare(b.localAddress) || a.localPort - b.localPort ||
+    a.remoteAddress.localeCompare(b.remoteAddress) || a.remotePort - b.remotePort || a.pid - b.pid;
+}
+
+/**
+ * One process entry of PR-PIDS and PR-INITIAL:
+ *
+ * ```
+ * PID: 1096
+ * Process: svchost.exe
+ * Path: C:\WINDOWS\system32\svchost.exe
+ * ...
+ * Modules:
+ *   0x7c900000 729088 C:\WINDOWS\system32\ntdll.dll
+ * ```
+ *
+ * `logged` (PR-PIDS only) is the PR-PORTS time of the line that caused the entry.
+ */
+export function processEntry(process: ProcessInfo, ports: SocketRecord[], logged?: LocalParts): string {
+  const lines: string[] = [];
+  if (logged) lines.push(`Logged: ${portsDateTime(logged).join(",")}`);
+  lines.push(`PID: ${process.pid}`, `Process: ${process.name}`);
+  if (process.path) lines.push(`Path: ${process.path}`);
+  if (process.commandLine) lines.push(`Command line: ${process.commandLine}`);
+  lines.push(`User context: ${userContext(process)}`);
+  if (process.parentPid !== undefined) {
+    lines.push(`Parent PID: ${process.parentPid}${process.parentName ? ` (${process.parentName})` : ""}`);
+  }
+  if (process.startTime !== undefined) lines.push(`Started: ${new Date(process.startTime).toISOString()}`);
+  lines.push(`Services: ${process.services?.length ? process.services.join(", ") : "none"}`);
+  if (process.partial) lines.push(`Incomplete: ${process.partial}`);
+  lines.push("Ports:");
+  for (const s of [...ports].sort(compareSockets)) {
+    const remote = s.protocol === "udp" ? "*:*" : endpointText(s.remoteAddress, s.remotePort, s.family);
+    lines.push(
+      `  ${s.protocol.toUpperCase()} ${endpointText(s.localAddress, s.localPort, s.family)} ${remote}${
+        s.state ? ` ${s.state}` : ""
+      }`,
+    );
+  }
+  lines.push(`Modules: ${process.modules ? process.modules.length : "unknown"}`);
+  for (const m of process.modules ?? []) {
+    lines.push(`  ${m.baseAddress ?? "-"} ${m.size ?? "-"} ${m.path}`);
+  }
+  return lines.join("\n") + "\n\n";
+}
+
+/** The body of PR-INITIAL: every endpoint, then every process that owns one, with its modules. */
+export function initialBody(sockets: SocketRecord[], processes: Map<number, ProcessInfo>): string {
+  const byPid = new Map<number, SocketRecord[]>();
+  for (const s of sockets) {
+    const list = byPid.get(s.pid);
+    if (list) list.push(s);
+    else byPid.set(s.pid, [s]);
+  }
+  let text = `\nActive endpoints: ${sockets.length}\n\n${endpointTable(sockets, processes)}\n`;
+  text += `Processes: ${processes.size}\n\n`;
+  for (const pid of [...processes.keys()].sort((a, b) => a - b)) {
+    text += processEntry(processes.get(pid)!, byPid.get(pid) ?? []);
+  }
+  return text;
+}

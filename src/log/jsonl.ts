@@ -1,0 +1,59 @@
+/**
+ * The structured streams: one JSON object per line. `PR-EVENTS-<stamp>.jsonl` carries every change
+ * with every field of the model; `PR-ALERTS-<stamp>.jsonl` every alert. The schema is in the README.
+ *
+ * @module
+ */
+
+import type { Alert, Change } from "../model/types.ts";
+
+/** The schema version written in every record as `v`. */
+export const EVENT_SCHEMA_VERSION = 1;
+
+/** A change as one flat JSON object (no line end). Absent fields are omitted, never `null`-filled. */
+export function eventRecord(change: Change, host: string): string {
+  const s = change.socket;
+  const p = change.process;
+  return JSON.stringify({
+    v: EVENT_SCHEMA_VERSION,
+    event: change.kind,
+    time: new Date(change.time).toISOString(),
+    host,
+    protocol: s.protocol,
+    family: s.family,
+    localAddress: s.localAddress,
+    localPort: s.localPort,
+    remoteAddress: s.remoteAddress,
+    remotePort: s.remotePort,
+    state: s.state,
+    previousState: change.previousState,
+    scopeId: s.scopeId,
+    pid: s.pid,
+    processName: p?.name,
+    processPath: p?.path,
+    commandLine: p?.commandLine,
+    parentPid: p?.parentPid,
+    parentName: p?.parentName,
+    user: p?.user,
+    services: p?.services?.length ? p.services : undefined,
+    processStart: p?.startTime === undefined ? undefined : new Date(p.startTime).toISOString(),
+    firstSeen: new Date(change.firstSeen).toISOString(),
+    durationMs: change.durationMs,
+    extra: (change as { extra?: unknown }).extra,
+  });
+}
+
+/** An alert as one JSON object (no line end); the change that caused it is flattened as in {@link eventRecord}. */
+export function alertRecord(alert: Alert, host: string): string {
+  return JSON.stringify({
+    v: EVENT_SCHEMA_VERSION,
+    event: "alert",
+    time: new Date(alert.time).toISOString(),
+    host,
+    plugin: alert.pluginId,
+    severity: alert.severity,
+    message: alert.message,
+    change: alert.change ? JSON.parse(eventRecord(alert.change, host)) : undefined,
+    data: alert.data,
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * advapi32.dll: the symbol table only (SDK names verbatim). Opened lazily on first use, so that
+ * importing this module on Linux does not throw.
+ *
+ * @module
+ */
+
+const SYMBOLS = {
+  /** BOOL OpenProcessToken(HANDLE ProcessHandle, DWORD DesiredAccess, PHANDLE TokenHandle). */
+  OpenProcessToken: { parameters: ["pointer", "u32", "buffer"], result: "i32" },
+  /** BOOL GetTokenInformation(HANDLE, TOKEN_INFORMATION_CLASS, LPVOID, DWORD, PDWORD ReturnLength). */
+  GetTokenInformation: { parameters: ["pointer", "i32", "buffer", "u32", "buffer"], result: "i32" },
+  /** BOOL LookupAccountSidW(LPCWSTR lpSystemName, PSID Sid, LPWSTR Name, LPDWORD cchName, LPWSTR ReferencedDomainName, LPDWORD cchReferencedDomainName, PSID_NAME_USE peUse). */
+  LookupAccountSidW: {
+    parameters: ["buffer", "pointer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  /** HANDLE RegisterEventSourceW(LPCWSTR lpUNCServerName, LPCWSTR lpSourceName). */
+  RegisterEventSourceW: { parameters: ["buffer", "buffer"], result: "pointer" },
+  /** BOOL ReportEventW(HANDLE, WORD wType, WORD wCategory, DWORD dwEventID, PSID, WORD wNumStrings, DWORD dwDataSize, LPCWSTR* lpStrings, LPVOID lpRawData). */
+  ReportEventW: {
+    parameters: ["pointer", "u16", "u16", "u32", "pointer", "u16", "u32", "buffer", "pointer"],
+    result: "i32",
+  },
+  /** BOOL DeregisterEventSource(HANDLE hEventLog). */
+  DeregisterEventSource: { parameters: ["pointer"], result: "i32" },
+  /** SC_HANDLE OpenSCManagerW(LPCWSTR lpMachineName, LPCWSTR lpDatabaseName, DWORD dwDesiredAccess). */
+  OpenSCManagerW: { parameters: ["buffer", "buffer", "u32"], result: "pointer" },
+  /** BOOL CloseServiceHandle(SC_HANDLE hSCObject). */
+  CloseServiceHandle: { parameters: ["pointer"], result: "i32" },
+  /** BOOL EnumServicesStatusExW(SC_HANDLE, SC_ENUM_TYPE, DWORD dwServiceType, DWORD dwServiceState, LPBYTE lpServices, DWORD cbBufSize, LPDWORD pcbBytesNeeded, LPDWORD lpServicesReturned, LPDWORD lpResumeHandle, LPCWSTR pszGroupName). */
+  EnumServicesStatusExW: {
+    parameters: ["pointer", "i32", "u32", "u32", "buffer", "u32", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  /** LSTATUS RegGetValueW(HKEY hkey, LPCWSTR lpSubKey, LPCWSTR lpValue, DWORD dwFlags, LPDWORD pdwType, PVOID pvData, LPDWORD pcbData). */
+  RegGetValueW: {
+    parameters: ["pointer", "buffer", "buffer", "u32", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The symbols of advapi32.dll as Deno sees them. */
+export type Advapi32Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+
+/** advapi32.dll's symbols; dlopens the DLL on the first call (throws off Windows). */
+export function advapi32(): Advapi32Symbols {
+  lib ??= Deno.dlopen("advapi32.dll", SYMBOLS);
+  return lib.symbols;
+}
