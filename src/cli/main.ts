@@ -1,0 +1,294 @@
+/**
+ * The command line: `portreporter run | snapshot | service | version`, `--help` on each.
+ *
+ * Every user mistake is one line on stderr and exit code 2; an unexpected fault is one line and
+ * exit code 1; a clean stop (Ctrl+C, SIGTERM, service stop) is exit code 0.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import denoJson from "../../deno.json" with { type: "json" };
+import { UsageError } from "../errors.ts";
+import { createCollector, currentOs, platformDefaults } from "../platform/collector.ts";
+import { resolveSettings, type SettingFlags, type Settings } from "./settings.ts";
+import { LocalTime } from "../log/local_time.ts";
+import { LogSet } from "../log/log_set.ts";
+import { compareSockets, endpointTable } from "../log/classic.ts";
+import { type MonitorStats, runMonitor } from "../monitor/monitor.ts";
+import { systemClock } from "../model/types.ts";
+import { createPipeline } from "../plugin/pipeline.ts";
+
+/** The program version (from deno.json). */
+export const VERSION: string = denoJson.version;
+
+/** Where the CLI writes; injected so tests can capture it. */
+export interface CliIo {
+  /** Normal output (tables, JSON). */
+  out: (text: string) => void;
+  /** Diagnostics, one line each. */
+  err: (line: string) => void;
+}
+
+const defaultIo: CliIo = {
+  out: (text) => void Deno.stdout.writeSync(new TextEncoder().encode(text)),
+  err: (line) => console.error(line),
+};
+
+const HELP_MAIN = `portreporter ${VERSION}: which process used which TCP/UDP port, when, as which user, with which code.
+
+Usage: portreporter <command> [options]
+
+Commands:
+  run        Watch every TCP/UDP endpoint and log each change (foreground; Ctrl+C stops)
+  snapshot   Print every endpoint now, with its process and user (like netstat -ano)
+  service    Run as the Windows service (the command line install.ps1 registers)
+  version    Print the version
+
+Run 'portreporter <command> --help' for the options of a command.
+`;
+
+const HELP_RUN = `Usage: portreporter run [options]
+
+Watches every TCP and UDP endpoint (IPv4 and IPv6, loopback included) and writes the Port Reporter
+log set: PR-INITIAL, PR-PORTS, PR-PIDS, plus PR-EVENTS (JSON Lines) and PR-ALERTS. A new set starts
+at start, at local midnight and when a file would pass the size limit. Ctrl+C or SIGTERM flushes
+every file and exits 0.
+
+Options:
+  --log-dir <dir>     Log directory (default: ${platformDefaultsText("logDir")})
+  --interval <time>   Time between polls: milliseconds or 500ms, 2s, 1m (default 1000, minimum 50)
+  --max-size <size>   Size at which a log file rolls over: bytes or 512KB, 5MB (default 5MB)
+  --config <file>     JSONC config file (logDir, interval, maxSize, plugins, pluginDir, timeZone)
+  --plugin <file>     Load a user plugin file (.ts/.js); repeatable
+  --plugin-dir <dir>  Folder of user plugins (default: ${platformDefaultsText("pluginDir")})
+  -h, --help          Show this help
+`;
+
+const HELP_SNAPSHOT = `Usage: portreporter snapshot [options]
+
+Prints every TCP and UDP endpoint with its pid, process name and user, then exits.
+
+Options:
+  --json       Machine output: one JSON object with the sockets and their processes
+  -h, --help   Show this help
+`;
+
+const HELP_SERVICE = `Usage: portreporter service [run options]
+
+Runs under the Windows service control manager (install.ps1 registers this command line). It takes
+the options of 'portreporter run'. Do not start it by hand; use 'sc.exe start PortReporter'.
+`;
+
+function platformDefaultsText(key: "logDir" | "pluginDir"): string {
+  try {
+    return platformDefaults()[key];
+  } catch {
+    return "per OS";
+  }
+}
+
+const RUN_OPTIONS = {
+  "log-dir": { type: "string" },
+  interval: { type: "string" },
+  "max-size": { type: "string" },
+  config: { type: "string" },
+  plugin: { type: "string", multiple: true },
+  "plugin-dir": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Parses options strictly; an unknown or malformed option becomes a UsageError naming the command. */
+function parseOptions<T extends Parameters<typeof parseArgs>[0]["options"]>(
+  command: string,
+  args: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false });
+  } catch (e) {
+    const message = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\.$/, "");
+    throw new UsageError(`${command}: ${message}. Run 'portreporter ${command} --help' for the options`);
+  }
+}
+
+/** Turns parsed `run` options into settings flags. */
+export function settingFlags(values: Record<string, unknown>): SettingFlags {
+  return {
+    logDir: values["log-dir"] as string | undefined,
+    interval: values.interval as string | undefined,
+    maxSize: values["max-size"] as string | undefined,
+    config: values.config as string | undefined,
+    plugin: values.plugin as string[] | undefined,
+    pluginDir: values["plugin-dir"] as string | undefined,
+  };
+}
+
+/**
+ * Creates the log directory if needed and proves it writable, so that a bad directory is a clear
+ * error at start. Leaves nothing behind.
+ */
+export function prepareLogDir(dir: string): void {
+  const probe = join(dir, `.portreporter-write-test-${Deno.pid}`);
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.writeTextFileSync(probe, "", { createNew: true, mode: 0o600 });
+    Deno.removeSync(probe);
+  } catch (e) {
+    const why = e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotADirectory
+      ? "a file is in the way"
+      : (e as Error).message;
+    throw new UsageError(
+      `cannot write to log directory ${dir}: ${why}; choose another with --log-dir, or run as an administrator`,
+    );
+  }
+}
+
+/** Hooks the service host uses around a monitor run. */
+export interface RunHooks {
+  /** Aborting it stops the monitor (the CLI wires SIGINT/SIGTERM to it). */
+  signal: AbortSignal;
+  /** Called once the first log set is open. */
+  onStarted?: (logDir: string, files: string[]) => void;
+  /** One-line diagnostics. */
+  log: (line: string) => void;
+}
+
+/** Runs the monitor with validated settings until the signal aborts. Shared by `run` and `service`. */
+export async function runWithSettings(settings: Settings, hooks: RunHooks): Promise<MonitorStats> {
+  prepareLogDir(settings.logDir);
+  const pipeline = await createPipeline({
+    specs: settings.plugins,
+    pluginDir: settings.pluginDir,
+    configDir: settings.configDir,
+    clock: systemClock,
+    log: (line) => hooks.log(line),
+  });
+  const collector = await createCollector();
+  try {
+    const logSet = new LogSet({
+      dir: settings.logDir,
+      host: collector.hostInfo(),
+      localTime: new LocalTime(settings.timeZone),
+      maxBytes: settings.maxBytes,
+      eol: platformDefaults().eol,
+    });
+    return await runMonitor({
+      collector,
+      logSet,
+      clock: systemClock,
+      intervalMs: settings.intervalMs,
+      signal: hooks.signal,
+      pipeline: pipeline.ids.length ? pipeline : undefined,
+      log: hooks.log,
+      onStarted: (set) => hooks.onStarted?.(settings.logDir, set.fileNames),
+    });
+  } finally {
+    await pipeline.close();
+    collector.close();
+  }
+}
+
+/** Wires Ctrl+C and SIGTERM to an AbortController; returns it and a function that removes the listeners. */
+function stopOnSignals(): [AbortController, () => void] {
+  const controller = new AbortController();
+  const signals: Deno.Signal[] = currentOs() === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
+  const stop = () => controller.abort();
+  for (const s of signals) Deno.addSignalListener(s, stop);
+  return [controller, () => signals.forEach((s) => Deno.removeSignalListener(s, stop))];
+}
+
+async function commandRun(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseOptions("run", args, RUN_OPTIONS);
+  if (values.help) return io.out(HELP_RUN), 0;
+  const settings = resolveSettings(settingFlags(values), platformDefaults());
+  const [controller, removeListeners] = stopOnSignals();
+  const log = (line: string) => io.err(`portreporter: ${line}`);
+  try {
+    const stats = await runWithSettings(settings, {
+      signal: controller.signal,
+      log,
+      onStarted: (dir, files) =>
+        log(`logging to ${dir} (${files.join(", ")}); every ${settings.intervalMs} ms; Ctrl+C stops`),
+    });
+    const warnings = Object.entries(stats.warnings).map(([k, n]) => `${k}: ${n}`).join(", ");
+    log(
+      `stopped after ${stats.polls} polls: ${stats.changes} changes, ${stats.alerts} alerts, ${stats.overruns} overruns, ` +
+        `${stats.collectErrors} failed polls${warnings ? `; warnings ${warnings}` : ""}`,
+    );
+    return 0;
+  } finally {
+    removeListeners();
+  }
+}
+
+async function commandSnapshot(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseOptions("snapshot", args, {
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) return io.out(HELP_SNAPSHOT), 0;
+  const collector = await createCollector();
+  try {
+    const snapshot = await collector.collect();
+    const sockets = [...snapshot.sockets].sort(compareSockets);
+    if (values.json) {
+      const host = collector.hostInfo();
+      const processes = [...snapshot.processes.values()].sort((a, b) => a.pid - b.pid);
+      io.out(JSON.stringify({ time: new Date(snapshot.time).toISOString(), host, sockets, processes }, null, 2) + "\n");
+    } else {
+      io.out(endpointTable(sockets, snapshot.processes));
+    }
+    return 0;
+  } finally {
+    collector.close();
+  }
+}
+
+async function commandService(args: string[], io: CliIo): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) return io.out(HELP_SERVICE), 0;
+  if (currentOs() !== "windows") {
+    throw new UsageError("service: the service mode exists on Windows only; on Linux use 'portreporter run' under systemd");
+  }
+  const { values } = parseOptions("service", args, RUN_OPTIONS);
+  const { runService } = await import("../platform/windows/service.ts");
+  return await runService(settingFlags(values));
+}
+
+/** Runs the CLI with `args` (without the program name) and returns the exit code. */
+export async function main(args: string[], io: CliIo = defaultIo): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case "run":
+        return await commandRun(rest, io);
+      case "snapshot":
+        return await commandSnapshot(rest, io);
+      case "service":
+        return await commandService(rest, io);
+      case "version":
+      case "--version":
+      case "-V":
+        io.out(`portreporter ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.os} ${Deno.build.arch})\n`);
+        return 0;
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        io.out(HELP_MAIN);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}'; the commands are run, snapshot, service, version`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`portreporter: ${e.message}`);
+      return e.exitCode;
+    }
+    io.err(`portreporter: fatal: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Settings of a monitor run: the JSONC config file merged with the command line (flags win), every
+ * value validated up front so that a mistake is one clear line at start, not a surprise an hour later.
+ *
+ * @module
+ */
+
+import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { UsageError } from "../errors.ts";
+import { DEFAULT_MAX_BYTES } from "../log/rotation.ts";
+import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from "../monitor/monitor.ts";
+
+/** One plugin entry of the config: a built-in by name or a user plugin file by path. */
+export interface PluginEntry {
+  /** Built-in plugin id, e.g. `filter`. */
+  name?: string;
+  /** User plugin file (.ts/.js), absolute or relative to the config file. */
+  path?: string;
+  /** The plugin's options, passed to its factory. */
+  options?: Record<string, unknown>;
+}
+
+/** Everything a monitor run is configured with. */
+export interface Settings {
+  /** Directory of the log files. */
+  logDir: string;
+  /** Interval between polls, ms. */
+  intervalMs: number;
+  /** Size limit of one log file, bytes. */
+  maxBytes: number;
+  /** Plugins, in order: the config's list, then `--plugin` files. */
+  plugins: PluginEntry[];
+  /** Folder of user plugins loaded after the listed ones. */
+  pluginDir: string;
+  /** Directory relative plugin paths resolve against. */
+  configDir: string;
+  /** IANA time zone for the logs' local time; the system zone when absent. */
+  timeZone?: string;
+}
+
+/** The keys a config file may hold (anything else is a typo and rejected). */
+export const CONFIG_KEYS = ["logDir", "interval", "maxSize", "plugins", "pluginDir", "timeZone"] as const;
+
+/** The command-line values that can override the config. */
+export interface SettingFlags {
+  logDir?: string;
+  interval?: string;
+  maxSize?: string;
+  plugin?: string[];
+  pluginDir?: string;
+  config?: string;
+}
+
+const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+const UNITS_BYTES: Record<string, number> = { b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
+
+/** Parses `250`, `250ms`, `1s`, `1.5s`, `2m` into milliseconds; `what` names the setting in the error. */
+export function parseInterval(value: string | number, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/i.exec(String(value));
+  const ms = m ? Math.round(Number(m[1]) * UNITS_MS[(m[2] ?? "ms").toLowerCase()]) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw new UsageError(`${what}: '${value}' is not a duration; use milliseconds (1000) or a unit (500ms, 2s, 1m)`);
+  }
+  if (ms < MIN_INTERVAL_MS) throw new UsageError(`${what}: ${ms} ms is below the minimum of ${MIN_INTERVAL_MS} ms`);
+  if (ms > 3_600_000) throw new UsageError(`${what}: ${ms} ms is above the maximum of 1 hour`);
+  return ms;
+}
+
+/** Parses `5242880`, `5MB`, `512KB`, `1GB` into bytes; at least 4 KB. */
+export function parseSize(value: string | number, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(String(value));
+  const unit = (m?.[2] ?? "b").toLowerCase();
+  const bytes = m && UNITS_BYTES[unit] ? Math.floor(Number(m[1]) * UNITS_BYTES[unit]) : NaN;
+  if (!Number.isFinite(bytes)) {
+    throw new UsageError(`${what}: '${value}' is not a size; use bytes (5242880) or a unit (512KB, 5MB, 1GB)`);
+  }
+  if (bytes < 4096) throw new UsageError(`${what}: ${bytes} bytes is below the minimum of 4KB`);
+  return bytes;
+}
+
+/** Reads and validates a JSONC config file; every problem is a UsageError naming the file. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : e instanceof Deno.errors.IsADirectory
+      ? "it is a directory"
+      : (e as Error).message;
+    throw new UsageError(`cannot read config file ${path}: ${why}`);
+  }
+  const errors: ParseError[] = [];
+  const value = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
+  if (errors.length) {
+    const { error, offset } = errors[0];
+    const before = text.slice(0, offset).split("\n");
+    throw new UsageError(
+      `config file ${path}: ${printParseErrorCode(error)} at line ${before.length}, column ${before.at(-1)!.length + 1}`,
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new UsageError(`config file ${path}: expected a JSON object at the top level`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+      throw new UsageError(`config file ${path}: unknown setting '${key}'; known settings: ${CONFIG_KEYS.join(", ")}`);
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
+function expectString(value: unknown, what: string): string {
+  if (typeof value !== "string" || value.trim() === "") throw new UsageError(`${what} must be a non-empty string`);
+  return value;
+}
+
+function pluginEntries(value: unknown, where: string): PluginEntry[] {
+  if (!Array.isArray(value)) throw new UsageError(`${where} 'plugins' must be a list`);
+  return value.map((entry, i) => {
+    const at = `${where} plugins[${i}]`;
+    if (typeof entry === "string") return { name: entry };
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      throw new UsageError(`${at} must be a name or an object with "name" or "path"`);
+    }
+    const { name, path, options, ...rest } = entry as Record<string, unknown>;
+    const extra = Object.keys(rest);
+    if (extra.length) throw new UsageError(`${at}: unknown key '${extra[0]}'; use name, path and options`);
+    if ((name === undefined) === (path === undefined)) throw new UsageError(`${at} needs exactly one of "name" or "path"`);
+    if (options !== undefined && (typeof options !== "object" || options === null || Array.isArray(options))) {
+      throw new UsageError(`${at} "options" must be an object`);
+    }
+    return {
+      name: name === undefined ? undefined : expectString(name, `${at} "name"`),
+      path: path === undefined ? undefined : expectString(path, `${at} "path"`),
+      options: options as Record<string, unknown> | undefined,
+    };
+  });
+}
+
+/** Merges defaults, the config file (when given) and the flags into validated settings. */
+export function resolveSettings(
+  flags: SettingFlags,
+  defaults: { logDir: string; pluginDir: string },
+  cwd = Deno.cwd(),
+): Settings {
+  const configPath = flags.config ? resolve(cwd, flags.config) : undefined;
+  const config = configPath ? readConfigFile(configPath) : {};
+  const where = configPath ? `config file ${configPath}:` : "config:";
+  const configDir = configPath ? dirname(configPath) : cwd;
+  const fromConfig = (key: string) => (config[key] === undefined ? undefined : config[key]);
+
+  const dirSetting = (flag: string | undefined, key: string, fallback: string) => {
+    if (flag !== undefined) return resolve(cwd, expectString(flag, `--${key === "logDir" ? "log-dir" : "plugin-dir"}`));
+    const v = fromConfig(key);
+    if (v === undefined) return fallback;
+    const s = expectString(v, `${where} '${key}'`);
+    return isAbsolute(s) ? s : resolve(configDir, s);
+  };
+
+  const intervalValue = flags.interval ?? fromConfig("interval");
+  const sizeValue = flags.maxSize ?? fromConfig("maxSize");
+  const checkScalar = (v: unknown, key: string) => {
+    if (v !== undefined && typeof v !== "string" && typeof v !== "number") {
+      throw new UsageError(`${where} '${key}' must be a number or a string`);
+    }
+  };
+  checkScalar(fromConfig("interval"), "interval");
+  checkScalar(fromConfig("maxSize"), "maxSize");
+  const intervalMs = intervalValue === undefined
+    ? DEFAULT_INTERVAL_MS
+    : parseInterval(intervalValue as string | number, flags.interval !== undefined ? "--interval" : `${where} 'interval'`);
+  const maxBytes = sizeValue === undefined
+    ? DEFAULT_MAX_BYTES
+    : parseSize(sizeValue as string | number, flags.maxSize !== undefined ? "--max-size" : `${where} 'maxSize'`);
+
+  let timeZone: string | undefined;
+  if (fromConfig("timeZone") !== undefined) {
+    timeZone = expectString(fromConfig("timeZone"), `${where} 'timeZone'`);
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone });
+    } catch {
+      throw new UsageError(`${where} 'timeZone': '${timeZone}' is not an IANA time zone (e.g. Europe/Berlin)`);
+    }
+  }
+
+  const plugins = fromConfig("plugins") === undefined ? [] : pluginEntries(fromConfig("plugins"), where);
+  for (const path of flags.plugin ?? []) plugins.push({ path: resolve(cwd, expectString(path, "--plugin")) });
+
+  return {
+    logDir: dirSetting(flags.logDir, "logDir", defaults.logDir),
+    intervalMs,
+    maxBytes,
+    plugins,
+    pluginDir: dirSetting(flags.pluginDir, "pluginDir", defaults.pluginDir),
+    configDir,
+    timeZone,
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * The CLI's contract with a user: every bad input is one clear line on stderr, exit code 2, and no
+ * file left behind; help and version exit 0; the compile tasks and `deno run` share one set of flags.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ROOT, runCli, runtimeFlags } from "./helpers.ts";
+
+/** Asserts a usage error: exit 2, exactly one stderr line matching `pattern`, nothing on stdout. */
+async function assertUsageError(args: string[], pattern: RegExp, cwd?: string) {
+  const r = await runCli(args, { cwd });
+  assert.equal(r.code, 2, `exit code of ${args.join(" ")}: ${r.stderr}`);
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `one line for ${args.join(" ")}, got: ${r.stderr}`);
+  assert.match(lines[0], /^portreporter: /);
+  assert.match(lines[0], pattern);
+  assert.equal(r.stdout, "");
+}
+
+Deno.test("the compile tasks and the tests' deno run use the same permissions and V8 flags", () => {
+  assert.deepEqual(runtimeFlags("compile"), runtimeFlags("compile:windows"));
+  assert.ok(runtimeFlags().includes("-A"));
+  assert.ok(runtimeFlags().some((f) => f.startsWith("--v8-flags=")));
+  const config = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
+  for (const flag of runtimeFlags()) assert.ok(config.tasks.start.command.includes(flag), `start task has ${flag}`);
+});
+
+Deno.test("bad commands, flags and values: one line, exit 2", async () => {
+  await assertUsageError(["frobnicate"], /unknown command 'frobnicate'/);
+  await assertUsageError(["run", "--bogus"], /run: Unknown option '--bogus'.*--help/);
+  await assertUsageError(["run", "--interval"], /run: Option '--interval <value>' argument missing/);
+  await assertUsageError(["run", "--interval", "fast"], /--interval: 'fast' is not a duration/);
+  await assertUsageError(["run", "--interval", "10"], /--interval: 10 ms is below the minimum of 50 ms/);
+  await assertUsageError(["run", "--max-size", "5 parsecs"], /--max-size: '5 parsecs' is not a size/);
+  await assertUsageError(["run", "--max-size", "12"], /below the minimum of 4KB/);
+  await assertUsageError(["snapshot", "--jsn"], /snapshot: Unknown option '--jsn'/);
+  await assertUsageError(["run", "extra"], /run: Unexpected argument 'extra'/);
+});
+
+Deno.test("config file problems: missing, malformed, unknown key, wrong type; one line each", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assertUsageError(["run", "--config", join(dir, "nope.jsonc")], /cannot read config file .*nope\.jsonc: no such file/);
+    await Deno.writeTextFile(join(dir, "bad.jsonc"), '{\n  // comment\n  "interval": 100,\n  "logDir": \n}');
+    await assertUsageError(["run", "--config", join(dir, "bad.jsonc")], /bad\.jsonc: ValueExpected at line 5, column 1/);
+    await Deno.writeTextFile(join(dir, "typo.jsonc"), '{ "intervall": 100 }');
+    await assertUsageError(["run", "--config", join(dir, "typo.jsonc")], /unknown setting 'intervall'; known settings: logDir/);
+    await Deno.writeTextFile(join(dir, "type.jsonc"), '{ "interval": true }');
+    await assertUsageError(["run", "--config", join(dir, "type.jsonc")], /'interval' must be a number or a string/);
+    await Deno.writeTextFile(join(dir, "tz.jsonc"), '{ "timeZone": "Mars/Olympus" }');
+    await assertUsageError(["run", "--config", join(dir, "tz.jsonc")], /'Mars\/Olympus' is not an IANA time zone/);
+    await Deno.writeTextFile(join(dir, "plug.jsonc"), '{ "plugins": [{ "name": "filter", "path": "x.ts" }] }');
+    await assertUsageError(["run", "--config", join(dir, "plug.jsonc")], /plugins\[0\] needs exactly one of "name" or "path"/);
+    await assertUsageError(["run", "--config", dir], /cannot read config file .*: it is a directory/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an unwritable log directory is one line, exit 2, and leaves nothing behind", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "file"), "");
+    await assertUsageError(["run", "--log-dir", join(dir, "file", "logs")], /cannot write to log directory .*file\/logs: .*--log-dir/);
+    await assertUsageError(["run", "--log-dir", join(dir, "file")], /cannot write to log directory/);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["file"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a missing plugin file is one line, exit 2, before any log file is written", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const logDir = join(dir, "logs");
+    await assertUsageError(["run", "--log-dir", logDir, "--plugin", join(dir, "missing.ts")], /missing\.ts/);
+    const left = [...Deno.readDirSync(logDir)].map((e) => e.name);
+    assert.deepEqual(left, [], "no log file was created");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("help and version exit 0; no command prints help and exits 2", async () => {
+  for (const args of [["--help"], ["run", "--help"], ["snapshot", "-h"], ["service", "--help"]]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 0, args.join(" "));
+    assert.match(r.stdout, /Usage: portreporter/);
+  }
+  const v = await runCli(["version"]);
+  assert.equal(v.code, 0);
+  assert.match(v.stdout, /^portreporter \d+\.\d+\.\d+ \(deno 2\.9\.6, linux x86_64\)\n$/);
+  const none = await runCli([]);
+  assert.equal(none.code, 2);
+  assert.match(none.stdout, /Commands:/);
+});
+
+Deno.test("service mode on Linux says what to use instead", async () => {
+  await assertUsageError(["service"], /Windows only; on Linux use 'portreporter run'/);
+});
+
+Deno.test("snapshot --json lists this test's own listener with its pid", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const r = await runCli(["snapshot", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const data = JSON.parse(r.stdout);
+    const port = (listener.addr as Deno.NetAddr).port;
+    const row = data.sockets.find((s: { localPort: number; protocol: string }) => s.localPort === port && s.protocol === "tcp");
+    assert.ok(row, "own listener listed");
+    assert.equal(row.pid, Deno.pid);
+    assert.equal(row.state, "LISTEN");
+    assert.ok(data.processes.some((p: { pid: number }) => p.pid === Deno.pid));
+    const table = await runCli(["snapshot"]);
+    assert.match(table.stdout, new RegExp(`TCP +127\\.0\\.0\\.1:${port} +0\\.0\\.0\\.0:0 +LISTENING +${Deno.pid} +deno`));
+  } finally {
+    listener.close();
+  }
+});
