@@ -5,10 +5,11 @@
  * @module
  */
 
-import { dirname, fromFileUrl, join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The repository root. */
-export const ROOT: string = dirname(dirname(fromFileUrl(import.meta.url)));
+export const ROOT: string = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** Options of `deno compile` that shape the binary but do not exist for `deno run`. */
 const COMPILE_ONLY = new Set(["--include", "--output", "--target", "--icon", "--exclude"]);

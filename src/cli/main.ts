@@ -7,18 +7,12 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { join } from "node:path";
 import denoJson from "../../deno.json" with { type: "json" };
 import { UsageError } from "../errors.ts";
 import { createCollector, currentOs, platformDefaults } from "../platform/collector.ts";
-import { resolveSettings, type SettingFlags, type Settings } from "./settings.ts";
-import { LocalTime } from "../log/local_time.ts";
-import { LogSet } from "../log/log_set.ts";
+import { runWithSettings } from "./run_monitor.ts";
+import { parseOptions, parseRunFlags, resolveSettings } from "./settings.ts";
 import { compareSockets, endpointTable } from "../log/classic.ts";
-import { type MonitorStats, runMonitor } from "../monitor/monitor.ts";
-import { systemClock } from "../model/types.ts";
-import { createPipeline } from "../plugin/pipeline.ts";
 
 /** The program version (from deno.json). */
 export const VERSION: string = denoJson.version;
@@ -89,109 +83,6 @@ function platformDefaultsText(key: "logDir" | "pluginDir"): string {
   }
 }
 
-const RUN_OPTIONS = {
-  "log-dir": { type: "string" },
-  interval: { type: "string" },
-  "max-size": { type: "string" },
-  config: { type: "string" },
-  plugin: { type: "string", multiple: true },
-  "plugin-dir": { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-/** Parses options strictly; an unknown or malformed option becomes a UsageError naming the command. */
-function parseOptions<T extends Parameters<typeof parseArgs>[0]["options"]>(
-  command: string,
-  args: string[],
-  options: T,
-) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false });
-  } catch (e) {
-    const message = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\.$/, "");
-    throw new UsageError(`${command}: ${message}. Run 'portreporter ${command} --help' for the options`);
-  }
-}
-
-/** Turns parsed `run` options into settings flags. */
-export function settingFlags(values: Record<string, unknown>): SettingFlags {
-  return {
-    logDir: values["log-dir"] as string | undefined,
-    interval: values.interval as string | undefined,
-    maxSize: values["max-size"] as string | undefined,
-    config: values.config as string | undefined,
-    plugin: values.plugin as string[] | undefined,
-    pluginDir: values["plugin-dir"] as string | undefined,
-  };
-}
-
-/**
- * Creates the log directory if needed and proves it writable, so that a bad directory is a clear
- * error at start. Leaves nothing behind.
- */
-export function prepareLogDir(dir: string): void {
-  const probe = join(dir, `.portreporter-write-test-${Deno.pid}`);
-  try {
-    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    Deno.writeTextFileSync(probe, "", { createNew: true, mode: 0o600 });
-    Deno.removeSync(probe);
-  } catch (e) {
-    const why = e instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotADirectory
-      ? "a file is in the way"
-      : (e as Error).message;
-    throw new UsageError(
-      `cannot write to log directory ${dir}: ${why}; choose another with --log-dir, or run as an administrator`,
-    );
-  }
-}
-
-/** Hooks the service host uses around a monitor run. */
-export interface RunHooks {
-  /** Aborting it stops the monitor (the CLI wires SIGINT/SIGTERM to it). */
-  signal: AbortSignal;
-  /** Called once the first log set is open. */
-  onStarted?: (logDir: string, files: string[]) => void;
-  /** One-line diagnostics. */
-  log: (line: string) => void;
-}
-
-/** Runs the monitor with validated settings until the signal aborts. Shared by `run` and `service`. */
-export async function runWithSettings(settings: Settings, hooks: RunHooks): Promise<MonitorStats> {
-  prepareLogDir(settings.logDir);
-  const pipeline = await createPipeline({
-    specs: settings.plugins,
-    pluginDir: settings.pluginDir,
-    configDir: settings.configDir,
-    clock: systemClock,
-    log: (line) => hooks.log(line),
-  });
-  const collector = await createCollector();
-  try {
-    const logSet = new LogSet({
-      dir: settings.logDir,
-      host: collector.hostInfo(),
-      localTime: new LocalTime(settings.timeZone),
-      maxBytes: settings.maxBytes,
-      eol: platformDefaults().eol,
-    });
-    return await runMonitor({
-      collector,
-      logSet,
-      clock: systemClock,
-      intervalMs: settings.intervalMs,
-      signal: hooks.signal,
-      pipeline: pipeline.ids.length ? pipeline : undefined,
-      log: hooks.log,
-      onStarted: (set) => hooks.onStarted?.(settings.logDir, set.fileNames),
-    });
-  } finally {
-    await pipeline.close();
-    collector.close();
-  }
-}
-
 /** Wires Ctrl+C and SIGTERM to an AbortController; returns it and a function that removes the listeners. */
 function stopOnSignals(): [AbortController, () => void] {
   const controller = new AbortController();
@@ -202,9 +93,9 @@ function stopOnSignals(): [AbortController, () => void] {
 }
 
 async function commandRun(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseOptions("run", args, RUN_OPTIONS);
-  if (values.help) return io.out(HELP_RUN), 0;
-  const settings = resolveSettings(settingFlags(values), platformDefaults());
+  const flags = parseRunFlags("run", args);
+  if (flags.help) return io.out(HELP_RUN), 0;
+  const settings = resolveSettings(flags, platformDefaults());
   const [controller, removeListeners] = stopOnSignals();
   const log = (line: string) => io.err(`portreporter: ${line}`);
   try {
@@ -253,9 +144,9 @@ async function commandService(args: string[], io: CliIo): Promise<number> {
   if (currentOs() !== "windows") {
     throw new UsageError("service: the service mode exists on Windows only; on Linux use 'portreporter run' under systemd");
   }
-  const { values } = parseOptions("service", args, RUN_OPTIONS);
+  const flags = parseRunFlags("service", args);
   const { runService } = await import("../platform/windows/service.ts");
-  return await runService(settingFlags(values));
+  return await runService(flags);
 }
 
 /** Runs the CLI with `args` (without the program name) and returns the exit code. */

@@ -7,6 +7,7 @@
 
 import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
 import { dirname, isAbsolute, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 import { DEFAULT_MAX_BYTES } from "../log/rotation.ts";
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from "../monitor/monitor.ts";
@@ -199,5 +200,44 @@ export function resolveSettings(
     pluginDir: dirSetting(flags.pluginDir, "pluginDir", defaults.pluginDir),
     configDir,
     timeZone,
+  };
+}
+
+/** The options of `portreporter run` (and `service`, which takes the same). */
+export const RUN_OPTIONS = {
+  "log-dir": { type: "string" },
+  interval: { type: "string" },
+  "max-size": { type: "string" },
+  config: { type: "string" },
+  plugin: { type: "string", multiple: true },
+  "plugin-dir": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Parses options strictly; an unknown or malformed option becomes a UsageError naming the command. */
+export function parseOptions<T extends NonNullable<Parameters<typeof parseArgs>[0]>["options"]>(
+  command: string,
+  args: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false });
+  } catch (e) {
+    const message = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\.$/, "");
+    throw new UsageError(`${command}: ${message}. Run 'portreporter ${command} --help' for the options`);
+  }
+}
+
+/** Parses the `run`/`service` command line into settings flags (plus `help`). */
+export function parseRunFlags(command: string, args: string[]): SettingFlags & { help?: boolean } {
+  const { values } = parseOptions(command, args, RUN_OPTIONS);
+  return {
+    logDir: values["log-dir"],
+    interval: values.interval,
+    maxSize: values["max-size"],
+    config: values.config,
+    plugin: values.plugin,
+    pluginDir: values["plugin-dir"],
+    help: values.help,
   };
 }

@@ -7,8 +7,9 @@
  * - a pid that now belongs to another process (another start time or image) is a new process: its
  *   endpoints are closed and opened again;
  * - an ownerless row (pid 0, e.g. TIME_WAIT after the owner closed the socket) on the same endpoint
- *   as a row that had an owner in the previous poll stays attributed to that owner, so a socket that
- *   goes from ESTABLISHED to TIME_WAIT is one `changed` and later one `closed`, with its real duration.
+ *   as a row that had an owner in the previous poll is that owner letting go: the owned endpoint is
+ *   `closed` then (its duration is the time the process held it), and the kernel's remnant is tracked
+ *   silently until it goes away, so it is neither opened nor closed a second time.
  *
  * @module
  */
@@ -20,6 +21,8 @@ interface TrackedEndpoint {
   socket: SocketRecord;
   process?: ProcessInfo;
   firstSeen: number;
+  /** An ownerless row left behind by an endpoint already reported closed: no further events. */
+  remnant?: boolean;
 }
 
 /** Identity of a process beyond its pid: start time when known, else the image path or name. */
@@ -57,31 +60,36 @@ export class EndpointTracker {
     const previous = this.#endpoints;
     const current = new Map<string, TrackedEndpoint>();
     const changes: Change[] = [];
-    let ownerByEndpoint: Map<string, number> | undefined;
+    let ownerByEndpoint: Map<string, string> | undefined;
 
-    for (const row of snapshot.sockets) {
-      let socket = row;
-      let key = socketKey(socket);
+    const released = new Set<string>();
+    for (const socket of snapshot.sockets) {
+      const key = socketKey(socket);
       let before = previous.get(key);
+      if (current.has(key)) continue; // the same endpoint listed twice (e.g. shared by fork): once is enough
+      if (before?.remnant) {
+        current.set(key, { ...before, socket });
+        continue;
+      }
       if (!before && socket.pid === 0) {
         ownerByEndpoint ??= ownersOf(previous);
-        const owner = ownerByEndpoint.get(endpointKey(socket));
-        if (owner !== undefined) {
-          socket = { ...socket, pid: owner };
-          key = socketKey(socket);
-          before = previous.get(key);
+        const ownedKey = ownerByEndpoint.get(endpointKey(socket));
+        const owned = ownedKey === undefined ? undefined : previous.get(ownedKey);
+        if (owned && ownedKey !== undefined) {
+          released.add(ownedKey);
+          changes.push(closedChange(owned, time));
+          current.set(key, { socket, process: owned.process, firstSeen: owned.firstSeen, remnant: true });
+          continue;
         }
       }
-      if (current.has(key)) continue; // the same endpoint listed twice (e.g. shared by fork): once is enough
-      const process = socket.pid === 0 ? before?.process : snapshot.processes.get(socket.pid) ?? before?.process;
-      if (before && processIdentity(before.process) !== processIdentity(process) && before.process && process) {
+      const process = socket.pid === 0 ? undefined : snapshot.processes.get(socket.pid) ?? before?.process;
+      if (before && before.process && process && processIdentity(before.process) !== processIdentity(process)) {
         // the pid was reused by another process: the old endpoint closed, a new one opened
         changes.push(closedChange(before, time));
         before = undefined;
       }
       if (!before) {
-        const tracked = { socket, process, firstSeen: time };
-        current.set(key, tracked);
+        current.set(key, { socket, process, firstSeen: time });
         changes.push({ kind: "opened", time, socket, process, firstSeen: time });
         continue;
       }
@@ -98,7 +106,7 @@ export class EndpointTracker {
       }
     }
     for (const [key, before] of previous) {
-      if (!current.has(key)) changes.push(closedChange(before, time));
+      if (!current.has(key) && !released.has(key) && !before.remnant) changes.push(closedChange(before, time));
     }
     this.#endpoints = current;
     return changes;
@@ -116,10 +124,11 @@ function closedChange(tracked: TrackedEndpoint, time: number): Change {
   };
 }
 
-function ownersOf(endpoints: Map<string, TrackedEndpoint>): Map<string, number> {
-  const owners = new Map<string, number>();
-  for (const { socket } of endpoints.values()) {
-    if (socket.pid !== 0) owners.set(endpointKey(socket), socket.pid);
+/** Endpoint key → the socket key of its owned (pid ≠ 0) entry in `endpoints`. */
+function ownersOf(endpoints: Map<string, TrackedEndpoint>): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const [key, { socket, remnant }] of endpoints) {
+    if (socket.pid !== 0 && !remnant) owners.set(endpointKey(socket), key);
   }
   return owners;
 }

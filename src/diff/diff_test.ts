@@ -54,16 +54,19 @@ Deno.test("open, state change, close with duration measured from first seen", ()
   assert.equal(closed[0].process?.name, "web");
 });
 
-Deno.test("an ownerless TIME_WAIT row keeps the previous owner: one change, then one close", () => {
+Deno.test("an owner letting go of a socket (ownerless TIME_WAIT) is its close; the remnant stays silent", () => {
   const t = new EndpointTracker();
   t.observe(snap(0, [conn]));
   const tw = t.observe(snap(10, [{ ...conn, pid: 0, state: "TIME_WAIT" }], []));
   assert.equal(tw.length, 1);
-  assert.equal(tw[0].kind, "changed");
+  assert.equal(tw[0].kind, "closed");
   assert.equal(tw[0].socket.pid, 100);
+  assert.equal(tw[0].durationMs, 10);
   assert.equal(tw[0].process?.name, "web");
-  const gone = t.observe(snap(20, [], []));
-  assert.deepEqual(gone.map((c) => [c.kind, c.durationMs]), [["closed", 20]]);
+  assert.deepEqual(t.observe(snap(20, [{ ...conn, pid: 0, state: "TIME_WAIT" }], [])), [], "no event while it lingers");
+  assert.deepEqual(t.observe(snap(30, [], [])), [], "no second close when it expires");
+  const again = t.observe(snap(40, [conn]));
+  assert.deepEqual(again.map((c) => c.kind), ["opened"], "the same 4-tuple used again later is a new endpoint");
 });
 
 Deno.test("an ownerless row never seen with an owner is opened with pid 0", () => {

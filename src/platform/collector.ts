@@ -4,7 +4,8 @@
  * @module
  */
 
-import { dirname, fromFileUrl, join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Collector } from "../model/types.ts";
 import { UsageError } from "../errors.ts";
 
@@ -49,7 +50,7 @@ export interface PlatformDefaults {
 export function platformDefaults(): PlatformDefaults {
   const pluginDir = Deno.build.standalone
     ? join(dirname(Deno.execPath()), "plugins")
-    : join(dirname(dirname(dirname(fromFileUrl(import.meta.url)))), "user-plugins");
+    : join(dirname(dirname(dirname(fileURLToPath(import.meta.url)))), "user-plugins");
   if (currentOs() === "windows") {
     const root = Deno.env.get("SystemRoot") ?? "C:\\Windows";
     return { logDir: join(root, "System32", "LogFiles", "PortReporter"), eol: "\r\n", pluginDir };

@@ -1,0 +1,84 @@
+/**
+ * One monitor run with validated settings, shared by `portreporter run` and the Windows service:
+ * prepare the log directory, load the plugins, create the collector, run the loop, release everything.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { UsageError } from "../errors.ts";
+import { createCollector, platformDefaults } from "../platform/collector.ts";
+import type { Settings } from "./settings.ts";
+import { LocalTime } from "../log/local_time.ts";
+import { LogSet } from "../log/log_set.ts";
+import { type MonitorStats, runMonitor } from "../monitor/monitor.ts";
+import { systemClock } from "../model/types.ts";
+import { createPipeline } from "../plugin/pipeline.ts";
+
+/**
+ * Creates the log directory if needed and proves it writable, so that a bad directory is a clear
+ * error at start. Leaves nothing behind.
+ */
+export function prepareLogDir(dir: string): void {
+  const probe = join(dir, `.portreporter-write-test-${Deno.pid}`);
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.writeTextFileSync(probe, "", { createNew: true, mode: 0o600 });
+    Deno.removeSync(probe);
+  } catch (e) {
+    const why = e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotADirectory
+      ? "a file is in the way"
+      : (e as Error).message;
+    throw new UsageError(
+      `cannot write to log directory ${dir}: ${why}; choose another with --log-dir, or run as an administrator`,
+    );
+  }
+}
+
+/** Hooks the service host uses around a monitor run. */
+export interface RunHooks {
+  /** Aborting it stops the monitor (the CLI wires SIGINT/SIGTERM to it). */
+  signal: AbortSignal;
+  /** Called once the first log set is open. */
+  onStarted?: (logDir: string, files: string[]) => void;
+  /** One-line diagnostics. */
+  log: (line: string) => void;
+}
+
+/** Runs the monitor with validated settings until the signal aborts. Shared by `run` and `service`. */
+export async function runWithSettings(settings: Settings, hooks: RunHooks): Promise<MonitorStats> {
+  prepareLogDir(settings.logDir);
+  const pipeline = await createPipeline({
+    specs: settings.plugins,
+    pluginDir: settings.pluginDir,
+    configDir: settings.configDir,
+    clock: systemClock,
+    log: (line) => hooks.log(line),
+  });
+  const collector = await createCollector();
+  try {
+    const logSet = new LogSet({
+      dir: settings.logDir,
+      host: collector.hostInfo(),
+      localTime: new LocalTime(settings.timeZone),
+      maxBytes: settings.maxBytes,
+      eol: platformDefaults().eol,
+    });
+    return await runMonitor({
+      collector,
+      logSet,
+      clock: systemClock,
+      intervalMs: settings.intervalMs,
+      signal: hooks.signal,
+      pipeline: pipeline.ids.length ? pipeline : undefined,
+      log: hooks.log,
+      onStarted: (set) => hooks.onStarted?.(settings.logDir, set.fileNames),
+    });
+  } finally {
+    await pipeline.close();
+    collector.close();
+  }
+}
+
