@@ -24,9 +24,9 @@ const ipv4TextCache = new Map<number, string>();
 export function ipv4Text(networkOrderValue: number): string {
   let text = ipv4TextCache.get(networkOrderValue);
   if (text === undefined) {
-    text = `${networkOrderValue >>> 24}.${(networkOrderValue >>> 16) & 0xff}.${(networkOrderValue >>> 8) & 0xff}.${
-      networkOrderValue & 0xff
-    }`;
+    text = `${networkOrderValue >>> 24}.${(networkOrderValue >>> 16) & 0xff}.${
+      (networkOrderValue >>> 8) & 0xff
+    }.${networkOrderValue & 0xff}`;
     if (ipv4TextCache.size >= IPV4_TEXT_CACHE_LIMIT) ipv4TextCache.clear();
     ipv4TextCache.set(networkOrderValue, text);
   }

@@ -58,6 +58,19 @@ function readHex(text: string, digits: number): number {
   return value;
 }
 
+/** Reads an unsigned decimal number at the cursor; -1 when there is none. */
+function readDecimal(text: string): number {
+  const start = cursor;
+  let value = 0;
+  for (;;) {
+    const code = text.charCodeAt(cursor);
+    if (code < 0x30 || code > 0x39) break;
+    value = value * 10 + (code - 0x30);
+    cursor++;
+  }
+  return cursor > start ? value : -1;
+}
+
 function skipBlanks(text: string): void {
   for (;;) {
     const code = text.charCodeAt(cursor);
@@ -133,15 +146,23 @@ export function parseProcNet(
       skipField(text);
     }
     skipBlanks(text);
-    const inodeStart = cursor;
-    skipField(text);
-    const inode = cursor > inodeStart ? Number(text.slice(inodeStart, cursor)) : NaN;
+    const inode = readDecimal(text);
     if (
       localAddress !== undefined && remoteAddress !== undefined && localPort >= 0 && remotePort >= 0 &&
-      stateNumber >= 0 && Number.isInteger(inode) && cursor <= end
+      stateNumber >= 0 && inode >= 0 && cursor <= end
     ) {
       const state: TcpState | null = protocol === "tcp" ? linuxTcpStateName(stateNumber) : null;
-      rows.push({ protocol, family, localAddress, localPort, remoteAddress, remotePort, state, pid: 0, inode });
+      rows.push({
+        protocol,
+        family,
+        localAddress,
+        localPort,
+        remoteAddress,
+        remotePort,
+        state,
+        pid: 0,
+        inode,
+      });
     }
     cursor = end + 1;
   }

@@ -175,7 +175,12 @@ export function decodeOwnerModuleRows(kind: TableKind, bytes: Uint8Array): Owner
       hasModuleInfo = dv.getBigUint64(o + L.owningModuleInfo + 8 * k, true) !== 0n;
     }
     const createTime = fileTimeToUnixMs(dv.getBigUint64(o + L.createTimestamp, true));
-    out.push({ index: i, hasModuleInfo, row: bytes.subarray(o, o + L.row), ...(createTime ? { createTime } : {}) });
+    out.push({
+      index: i,
+      hasModuleInfo,
+      row: bytes.subarray(o, o + L.row),
+      ...(createTime ? { createTime } : {}),
+    });
   }
   return out;
 }

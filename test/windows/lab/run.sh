@@ -18,6 +18,7 @@
 #   PORTREPORTER_PROJECT  tree mounted at /w/project (default: this repository)
 #   WINEPREFIX            prefix inside the chroot (default /wp)
 #   WINEDEBUG             default -all (WINEDEBUG=-all,+eventlog traces ReportEventW strings)
+#   DENO_CERT / SSL_CERT_FILE  a host CA bundle, copied in and given to deno.exe as DENO_CERT
 #   PR_*                  passed through into the chroot unchanged (the host environment is not)
 #   WINELAB_NOWAIT=1      do not wait for an on-demand wineserver to exit after a command
 # Without `up`, wine starts a wineserver on demand; run.sh then waits for it to exit, so a call
@@ -33,9 +34,19 @@ DBG=${WINEDEBUG:--all}
 PIDFILE=$LAB/wineserver.pid
 
 die() { echo "run.sh: $*" >&2; exit 1; }
-case "${1:-}" in "" | -h | --help) sed -n '2,27p' "$0"; exit 0 ;; esac
+case "${1:-}" in "" | -h | --help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;; esac
 [ "$(id -u)" = 0 ] || die "must run as root"
 [ -d "$ROOT/usr" ] || die "no chroot at $ROOT (run test/windows/lab/setup.sh first, or set PORTREPORTER_WINELAB)"
+
+# The host's extra CA bundle (a TLS-inspecting proxy in front of the npm registry), if any, for the
+# project's npm imports: copied into the chroot and handed to deno.exe as DENO_CERT.
+CA_ENV=()
+CA_SRC=${DENO_CERT:-${SSL_CERT_FILE:-}}
+if [ -n "$CA_SRC" ] && [ -r "$CA_SRC" ]; then
+  mkdir -p "$ROOT/w/lab"
+  cmp -s "$CA_SRC" "$ROOT/w/lab/host-ca.pem" || cp "$CA_SRC" "$ROOT/w/lab/host-ca.pem"
+  CA_ENV=('DENO_CERT=Z:\w\lab\host-ca.pem')
+fi
 
 # PR_* variables of the caller, passed into the clean chroot environment
 PASS=()
@@ -55,7 +66,7 @@ NS_BODY='
 ENV_ARGS=(HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 TERM="${TERM:-dumb}"
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   XDG_RUNTIME_DIR=/run/user/0 WINEPREFIX="$PFX" WINEDEBUG="$DBG" DENO_NO_UPDATE_CHECK=1
-  WINEDLLOVERRIDES="${WINEDLLOVERRIDES:-mscoree,mshtml=;winemenubuilder.exe=d}" ${PASS[@]+"${PASS[@]}"})
+  WINEDLLOVERRIDES="${WINEDLLOVERRIDES:-mscoree,mshtml=;winemenubuilder.exe=d}" ${CA_ENV[@]+"${CA_ENV[@]}"} ${PASS[@]+"${PASS[@]}"})
 
 in_ns() { # in_ns PROG ARGS...: PROG (a path inside the chroot) in a fresh private namespace
   unshare --mount --propagation private -- /bin/bash -c "$NS_BODY" winelab-ns "$ROOT" "$PROJECT" "${ENV_ARGS[@]}" "$@"

@@ -14,7 +14,10 @@ const dv = new DataView(buf.buffer);
 let found = false;
 for (let i = 0, n = dv.getUint32(0, true); i < n; i++) {
   const o = 4 + 24 * i;
-  if (dv.getUint16(o + 8, false) === port && dv.getUint32(o + 20, true) === Deno.pid && dv.getUint32(o, true) === 2) {
+  if (
+    dv.getUint16(o + 8, false) === port && dv.getUint32(o + 20, true) === Deno.pid &&
+    dv.getUint32(o, true) === 2
+  ) {
     found = true;
   }
 }

@@ -9,7 +9,7 @@
 import { INVALID_HANDLE_VALUE } from "../layouts.ts";
 
 /** A NUL-terminated UTF-16LE copy of `s`, ready to pass as an `LPCWSTR` buffer. */
-export function wideZ(s: string): Uint16Array {
+export function wideZ(s: string): Uint16Array<ArrayBuffer> {
   const b = new Uint16Array(s.length + 1);
   for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
   return b;
@@ -41,4 +41,17 @@ export function pointerValue(p: Deno.PointerValue): bigint {
 /** True for a null handle or `INVALID_HANDLE_VALUE` (what CreateToolhelp32Snapshot returns on failure). */
 export function isBadHandle(p: Deno.PointerValue): boolean {
   return !p || pointerValue(p) === INVALID_HANDLE_VALUE;
+}
+
+/**
+ * An array of the addresses of `buffers` (an `LPCWSTR*` for ReportEventW). The caller must keep
+ * `buffers` alive for as long as the array is used.
+ */
+export function addressArray(buffers: readonly BufferSource[]): BigUint64Array {
+  return new BigUint64Array(buffers.map((b) => pointerValue(Deno.UnsafePointer.of(b))));
+}
+
+/** The address of a buffer's first byte (to turn a pointer into that buffer back into an offset). */
+export function addressOf(buffer: BufferSource): bigint {
+  return pointerValue(Deno.UnsafePointer.of(buffer));
 }

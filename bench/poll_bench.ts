@@ -1,0 +1,229 @@
+/**
+ * `deno task bench`: the cost of one steady-state poll against peers measured in the same run.
+ *
+ * For each socket count N (default 1000, 5000, 20000; or the numbers given as arguments) two helper
+ * processes hold N loopback TCP sockets (N/2 connections, 20 % over ::1). Then, interleaved, each
+ * repeated and reported as the median:
+ * - `ss -tanp`: the peer a Linux admin would use (a process spawn, a netlink dump, a /proc fd scan);
+ * - the floor: a bare netlink sock_diag dump of the same four tables (tcp4/6, udp4/6), decoded;
+ * - our poll: the Linux collector (tables + owners + process details) + the diff + formatting of the
+ *   resulting changes (PR-PORTS lines and JSONL records), exactly what the monitor does per poll.
+ * Printed: medians, the ratios poll/ss and poll/floor, the first (cold) poll, and the RSS.
+ * Then the writer: change events per second through the real log set to disk.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { createLinuxCollector } from "../src/platform/linux/collector.ts";
+import { SockDiagClient } from "../src/platform/linux/netlink.ts";
+import { EndpointTracker } from "../src/diff/diff.ts";
+import { LocalTime } from "../src/log/local_time.ts";
+import { portsLine } from "../src/log/classic.ts";
+import { eventRecord } from "../src/log/jsonl.ts";
+import { LogSet } from "../src/log/log_set.ts";
+import type { Change, ProcessInfo, SocketRecord } from "../src/model/types.ts";
+import { runtimeFlags } from "../test/helpers.ts";
+
+const REPEAT = 15;
+const counts = Deno.args.length ? Deno.args.map(Number) : [1000, 5000, 20000];
+const here = new URL(".", import.meta.url).pathname;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+
+async function readLine(reader: ReadableStreamDefaultReader<string>, prefix: string): Promise<string> {
+  let buffered = "";
+  while (true) {
+    const nl = buffered.indexOf("\n");
+    if (nl >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line.startsWith(prefix)) return line;
+      continue;
+    }
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`socket holder exited before printing '${prefix}'`);
+    buffered += value;
+  }
+}
+
+function holder(args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(here, "socket_holder.ts"), ...args],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  return { child, lines: child.stdout.pipeThrough(new TextDecoderStream()).getReader() };
+}
+
+/** Starts the holders with `sockets` TCP sockets in all; returns a function that kills them. */
+async function holdSockets(sockets: number): Promise<() => Promise<void>> {
+  const connections = Math.floor(sockets / 2);
+  const server = holder(["server", String(connections)]);
+  const [, port4, port6] = (await readLine(server.lines, "ports")).split(" ");
+  const client = holder(["client", port4, port6, String(connections), "0.2"]);
+  await Promise.all([readLine(client.lines, "ready"), readLine(server.lines, "ready")]);
+  return async () => {
+    for (const { child } of [server, client]) {
+      try {
+        child.kill("SIGKILL"); // the server first: unread bytes make the kernel reset, so nothing lingers in TIME_WAIT
+      } catch { /* already gone */ }
+      await child.status;
+    }
+  };
+}
+
+async function timeSs(): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command("ss", { args: ["-tanp"], stdout: "piped", stderr: "null" }).output();
+  const ms = performance.now() - t0;
+  if (!out.success) throw new Error("ss -tanp failed");
+  return ms;
+}
+
+/**
+ * Runs the real monitor (`main.ts run`, the compile task's flags) for a while at a 250 ms interval and
+ * reads its resident set size from /proc: [current, peak] in MB.
+ */
+async function monitorRss(seconds = 6): Promise<[string, string]> {
+  const dir = await Deno.makeTempDir({ prefix: "portreporter-bench-rss-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...runtimeFlags(),
+      join(here, "..", "main.ts"),
+      "run",
+      "--log-dir",
+      dir,
+      "--interval",
+      "250",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+    return [(kb("VmRSS") / 1024).toFixed(0), (kb("VmHWM") / 1024).toFixed(0)];
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function formatChanges(changes: Change[], time: LocalTime): number {
+  let bytes = 0;
+  for (const c of changes) {
+    bytes += eventRecord(c, "bench").length;
+    if (c.kind === "opened") bytes += portsLine(time.parts(c.time), c.socket, c.process).length;
+  }
+  return bytes;
+}
+
+console.log(
+  `portreporter poll benchmark: ${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cpus, ` +
+    `kernel ${Deno.osRelease()}, deno ${Deno.version.deno}; medians of ${REPEAT}`,
+);
+console.log("");
+console.log(
+  "| sockets | rows seen | ss -tanp ms | netlink floor ms | our poll ms | poll/ss | poll/floor | cold poll ms | monitor RSS MB (peak) |",
+);
+console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+
+const localTime = new LocalTime();
+for (const n of counts) {
+  const release = await holdSockets(n);
+  try {
+    const collector = createLinuxCollector();
+    const tracker = new EndpointTracker();
+    let t0 = performance.now();
+    let snapshot = await collector.collect();
+    formatChanges(tracker.observe(snapshot), localTime);
+    const cold = performance.now() - t0;
+    const floorClient = new SockDiagClient();
+    const ss: number[] = [];
+    const floor: number[] = [];
+    const poll: number[] = [];
+    for (let i = 0; i < 3; i++) formatChanges(tracker.observe(await collector.collect()), localTime); // warm up
+    for (let i = 0; i < REPEAT; i++) {
+      ss.push(await timeSs());
+      t0 = performance.now();
+      floorClient.dumpAll([]);
+      floor.push(performance.now() - t0);
+      t0 = performance.now();
+      snapshot = await collector.collect();
+      formatChanges(tracker.observe(snapshot), localTime);
+      poll.push(performance.now() - t0);
+    }
+    floorClient.close();
+    collector.close();
+    const [s, f, p] = [median(ss), median(floor), median(poll)];
+    const [rss, peak] = await monitorRss();
+    console.log(
+      `| ${n} | ${snapshot.sockets.length} | ${s.toFixed(1)} | ${f.toFixed(1)} | ${p.toFixed(1)} | ${
+        (p / s).toFixed(2)
+      }× | ` +
+        `${(p / f).toFixed(2)}× | ${cold.toFixed(0)} | ${rss} (${peak}) |`,
+    );
+  } finally {
+    await release();
+  }
+}
+
+// The writer: synthetic change events through the real log set, to a temporary directory.
+const dir = await Deno.makeTempDir({ prefix: "portreporter-bench-" });
+try {
+  const proc: ProcessInfo = {
+    pid: 4242,
+    name: "bench",
+    path: "/usr/bin/bench",
+    user: "bench",
+    startTime: 1,
+    modules: [],
+  };
+  const base: SocketRecord = {
+    protocol: "tcp",
+    family: 4,
+    localAddress: "127.0.0.1",
+    localPort: 1,
+    remoteAddress: "127.0.0.1",
+    remotePort: 80,
+    state: "ESTABLISHED",
+    pid: 4242,
+  };
+  const set = new LogSet({
+    dir,
+    host: { computerName: "bench", osName: "bench" },
+    localTime,
+    maxBytes: 5 * 1024 * 1024,
+  });
+  set.start({ time: Date.now(), sockets: [], processes: new Map(), warnings: {} });
+  const total = 200_000;
+  const batch = 1000;
+  const t0 = performance.now();
+  for (let i = 0; i < total; i += batch) {
+    const now = Date.now();
+    const changes: Change[] = [];
+    for (let j = 0; j < batch; j++) {
+      const socket = { ...base, localPort: 1024 + ((i + j) % 60000) };
+      changes.push(
+        (i + j) % 2
+          ? { kind: "closed", time: now, socket, process: proc, firstSeen: now - 5, durationMs: 5 }
+          : { kind: "opened", time: now, socket, process: proc, firstSeen: now },
+      );
+    }
+    set.write({ time: now, changes });
+  }
+  set.close();
+  const seconds = (performance.now() - t0) / 1000;
+  console.log("");
+  console.log(
+    `writer: ${total} change events (half opened, half closed) in ${seconds.toFixed(2)} s = ` +
+      `${Math.round(total / seconds).toLocaleString("en-US")} events/s, ${set.setCount} sets (5 MB rollover)`,
+  );
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}
+console.log(`RSS at end: ${mb(Deno.memoryUsage().rss)} MB, heap used ${mb(Deno.memoryUsage().heapUsed)} MB`);

@@ -1,0 +1,135 @@
+/**
+ * The Linux collector: sockets from netlink sock_diag (or /proc/net as the fallback), owners from the
+ * incremental inode → pid map, and process details from the per-process cache.
+ *
+ * Everything here reads /proc, which Deno allows only with `--allow-all` (`-A`).
+ *
+ * @module
+ */
+
+import {
+  type Clock,
+  type Collector,
+  type HostInfo,
+  type ProcessInfo,
+  type Snapshot,
+  type SocketRecord,
+  systemClock,
+} from "../../model/types.ts";
+import { SockDiagClient } from "./netlink.ts";
+import { readProcNetTables } from "./procnet.ts";
+import { SocketOwnerMap, type SocketOwnerMapOptions } from "./owners.ts";
+import { ProcessInfoReader } from "./process.ts";
+import { readLinuxHostInfo } from "./host.ts";
+import { countWarning, WARNING_NETLINK_FALLBACK, type WarningCounts } from "./warnings.ts";
+
+/** Where the socket tables come from: netlink, /proc/net, or netlink with /proc/net as fallback. */
+export type LinuxSocketSource = "auto" | "netlink" | "proc";
+
+/** Options of {@link createLinuxCollector}. */
+export interface LinuxCollectorOptions {
+  /** Source of "now" for `Snapshot.time`; the system clock by default. */
+  clock?: Clock;
+  /** Root of the proc file system; `/proc` by default. */
+  procRoot?: string;
+  /**
+   * `auto` (default): netlink, switching to /proc/net for good (with a counted warning) the first
+   * time netlink fails; `netlink`: netlink only, failures throw; `proc`: /proc/net only.
+   */
+  source?: LinuxSocketSource;
+}
+
+/** What the collector needs from a netlink sock_diag client ({@link SockDiagClient}); a seam for tests. */
+export interface SocketTableDumper {
+  /** Appends every TCP and UDP socket (pid 0) to `rows`; throws on failure. */
+  dumpAll(rows: SocketRecord[]): SocketRecord[];
+  /** Releases the client. */
+  close(): void;
+}
+
+/** Seams for tests and benchmarks, on top of {@link LinuxCollectorOptions}. */
+export interface LinuxCollectorInternals {
+  /** Options for the owner map (miss retry period, fd scan hook); its `procRoot` is the collector's. */
+  ownerMap?: Omit<SocketOwnerMapOptions, "procRoot">;
+  /** Opens the netlink client; `new SockDiagClient()` by default. */
+  openNetlink?: () => SocketTableDumper;
+}
+
+/** A Linux {@link Collector} with access to its internals for tests and benchmarks. */
+export interface LinuxCollector extends Collector {
+  /** The source the next poll will use (`auto` resolves to one of the two after a netlink failure). */
+  readonly activeSource: "netlink" | "proc";
+  /** The inode → pid map (its `stats` count fd directory scans). */
+  readonly owners: SocketOwnerMap;
+  /** The process details reader (its `stats` count detail reads). */
+  readonly processes: ProcessInfoReader;
+}
+
+/**
+ * Creates the Linux collector.
+ * @param options see {@link LinuxCollectorOptions} and {@link LinuxCollectorInternals}.
+ */
+export function createLinuxCollector(
+  options: LinuxCollectorOptions & LinuxCollectorInternals = {},
+): LinuxCollector {
+  const clock = options.clock ?? systemClock;
+  const procRoot = options.procRoot ?? "/proc";
+  const requested = options.source ?? "auto";
+  const owners = new SocketOwnerMap({ ...options.ownerMap, procRoot });
+  const processes = new ProcessInfoReader({ procRoot });
+  let activeSource: "netlink" | "proc" = requested === "proc" ? "proc" : "netlink";
+  const openNetlink = options.openNetlink ?? (() => new SockDiagClient());
+  let netlink: SocketTableDumper | undefined;
+  let hostInfo: HostInfo | undefined;
+
+  function readSockets(warnings: WarningCounts): SocketRecord[] {
+    if (activeSource === "netlink") {
+      try {
+        netlink ??= openNetlink();
+        return netlink.dumpAll([]);
+      } catch (error) {
+        if (requested === "netlink") throw error;
+        netlink?.close();
+        netlink = undefined;
+        activeSource = "proc";
+        countWarning(warnings, WARNING_NETLINK_FALLBACK);
+      }
+    }
+    return readProcNetTables(procRoot, []);
+  }
+
+  return {
+    get activeSource() {
+      return activeSource;
+    },
+    owners,
+    processes,
+
+    collect(): Promise<Snapshot> {
+      try {
+        const time = clock.now();
+        const warnings: WarningCounts = {};
+        const sockets = readSockets(warnings);
+        owners.assignOwners(sockets, warnings);
+        const processMap = new Map<number, ProcessInfo>();
+        for (const socket of sockets) {
+          const pid = socket.pid;
+          if (pid !== 0 && !processMap.has(pid)) processMap.set(pid, processes.read(pid, warnings));
+        }
+        processes.endPoll();
+        return Promise.resolve({ time, sockets, processes: processMap, warnings });
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+
+    hostInfo(): HostInfo {
+      return hostInfo ??= readLinuxHostInfo();
+    },
+
+    close(): void {
+      netlink?.close();
+      netlink = undefined;
+    },
+  };
+}

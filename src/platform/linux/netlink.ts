@@ -1,0 +1,389 @@
+/**
+ * NETLINK_SOCK_DIAG dumps of the TCP and UDP socket tables (what `ss` uses), and their pure decoder.
+ *
+ * One request per table: a `nlmsghdr` of type `SOCK_DIAG_BY_FAMILY` with `NLM_F_REQUEST | NLM_F_DUMP`,
+ * followed by an `inet_diag_req_v2` asking for every state. The kernel answers with a stream of
+ * `inet_diag_msg` messages (plus attributes we do not ask for) ended by `NLMSG_DONE`.
+ *
+ * Layouts (`include/uapi/linux/netlink.h`, `include/uapi/linux/inet_diag.h`) are the named constants
+ * below. Header fields, `uid` and `inode` are in host byte order (little-endian on the machines we run
+ * on); ports and addresses in network order. Like /proc/net, netlink names the socket inode but not
+ * its owner pid: see `owners.ts`.
+ *
+ * The I/O ({@link SockDiagClient}) keeps one socket and one receive buffer for its whole life; the
+ * decoder ({@link decodeInetDiagMessages}, {@link decodeNetlinkChunk}) reads bytes and nothing else.
+ *
+ * @module
+ */
+
+import type { AddressFamily, Protocol, SocketRecord } from "../../model/types.ts";
+import { OsCallError } from "../../errors.ts";
+import { type LibcLibrary, openLibc } from "./ffi_libc.ts";
+import { ipv4Text, ipv6Text } from "./address.ts";
+import { linuxTcpStateName } from "./tcp_states.ts";
+
+// ---- socket(2) and netlink constants -------------------------------------------------------------
+
+/** `AF_NETLINK` address family. */
+export const AF_NETLINK = 16;
+/** `AF_INET` address family. */
+export const AF_INET = 2;
+/** `AF_INET6` address family. */
+export const AF_INET6 = 10;
+/** `SOCK_RAW` socket type. */
+export const SOCK_RAW = 3;
+/** `SOCK_CLOEXEC` flag for the socket type. */
+export const SOCK_CLOEXEC = 0o2000000;
+/** `NETLINK_SOCK_DIAG` netlink protocol. */
+export const NETLINK_SOCK_DIAG = 4;
+/** `IPPROTO_TCP`. */
+export const IPPROTO_TCP = 6;
+/** `IPPROTO_UDP`. */
+export const IPPROTO_UDP = 17;
+/** `SOL_SOCKET` option level. */
+export const SOL_SOCKET = 1;
+/** `SO_RCVTIMEO` option (x86_64 / aarch64 `struct timeval` flavour). */
+export const SO_RCVTIMEO = 20;
+
+/** `struct nlmsghdr` size in bytes (`NLMSG_HDRLEN`). */
+export const NLMSG_HDRLEN = 16;
+/** `nlmsghdr.nlmsg_len` offset (u32, host order): length of header plus payload. */
+export const NLMSG_LEN_OFFSET = 0;
+/** `nlmsghdr.nlmsg_type` offset (u16, host order). */
+export const NLMSG_TYPE_OFFSET = 4;
+/** `nlmsghdr.nlmsg_flags` offset (u16, host order). */
+export const NLMSG_FLAGS_OFFSET = 6;
+/** `nlmsghdr.nlmsg_seq` offset (u32, host order). */
+export const NLMSG_SEQ_OFFSET = 8;
+/** `nlmsghdr.nlmsg_pid` offset (u32, host order). */
+export const NLMSG_PID_OFFSET = 12;
+/** Netlink messages are padded to this alignment (`NLMSG_ALIGNTO`). */
+export const NLMSG_ALIGNTO = 4;
+/** `NLMSG_ERROR` message type; payload starts with a negative errno (0 = ack). */
+export const NLMSG_ERROR = 2;
+/** `NLMSG_DONE` message type: end of a dump. */
+export const NLMSG_DONE = 3;
+/** `SOCK_DIAG_BY_FAMILY` request and reply message type. */
+export const SOCK_DIAG_BY_FAMILY = 20;
+/** `NLM_F_REQUEST` flag. */
+export const NLM_F_REQUEST = 0x1;
+/** `NLM_F_DUMP` flags (`NLM_F_ROOT | NLM_F_MATCH`). */
+export const NLM_F_DUMP = 0x300;
+
+/** `struct sockaddr_nl` size: family u16, pad u16, pid u32 (0 = the kernel), groups u32. */
+export const SOCKADDR_NL_SIZE = 12;
+
+/** `struct inet_diag_req_v2` size in bytes. */
+export const INET_DIAG_REQ_V2_SIZE = 56;
+/** `inet_diag_req_v2.sdiag_family` offset (u8). */
+export const INET_DIAG_REQ_FAMILY_OFFSET = 0;
+/** `inet_diag_req_v2.sdiag_protocol` offset (u8). */
+export const INET_DIAG_REQ_PROTOCOL_OFFSET = 1;
+/** `inet_diag_req_v2.idiag_ext` offset (u8): extensions wanted, none. */
+export const INET_DIAG_REQ_EXT_OFFSET = 2;
+/** `inet_diag_req_v2.idiag_states` offset (u32 bit mask, bit n = state n). */
+export const INET_DIAG_REQ_STATES_OFFSET = 4;
+/** Every state bit set: dump sockets in any state. */
+export const INET_DIAG_ALL_STATES = 0xffffffff;
+
+/** `struct inet_diag_msg` size in bytes (attributes may follow it). */
+export const INET_DIAG_MSG_SIZE = 72;
+/** `inet_diag_msg.idiag_family` offset (u8): AF_INET or AF_INET6. */
+export const IDIAG_FAMILY_OFFSET = 0;
+/** `inet_diag_msg.idiag_state` offset (u8): Linux TCP state number (UDP reports 1 or 7). */
+export const IDIAG_STATE_OFFSET = 1;
+/** `inet_diag_msg.id.idiag_sport` offset (u16, network order). */
+export const IDIAG_SPORT_OFFSET = 4;
+/** `inet_diag_msg.id.idiag_dport` offset (u16, network order). */
+export const IDIAG_DPORT_OFFSET = 6;
+/** `inet_diag_msg.id.idiag_src` offset (16 bytes, network order; IPv4 uses the first 4). */
+export const IDIAG_SRC_OFFSET = 8;
+/** `inet_diag_msg.id.idiag_dst` offset (16 bytes, network order). */
+export const IDIAG_DST_OFFSET = 24;
+/** `inet_diag_msg.id.idiag_if` offset (u32, host order): bound interface index (IPv6 scope). */
+export const IDIAG_IF_OFFSET = 40;
+/** `inet_diag_msg.idiag_uid` offset (u32, host order). */
+export const IDIAG_UID_OFFSET = 64;
+/** `inet_diag_msg.idiag_inode` offset (u32, host order); 0 for TIME_WAIT and request sockets. */
+export const IDIAG_INODE_OFFSET = 68;
+
+/** Size of the reused receive buffer. Dump replies come in datagrams of at most 32 KiB. */
+export const RECEIVE_BUFFER_SIZE = 256 * 1024;
+/** Receive timeout: a dump that stalls longer than this fails instead of hanging the poll. */
+export const RECEIVE_TIMEOUT_SECONDS = 2;
+
+/** The four dumps of one poll, in order. */
+export const SOCK_DIAG_TABLES: readonly { protocol: Protocol; family: AddressFamily }[] = [
+  { protocol: "tcp", family: 4 },
+  { protocol: "tcp", family: 6 },
+  { protocol: "udp", family: 4 },
+  { protocol: "udp", family: 6 },
+];
+
+// ---- pure decoder --------------------------------------------------------------------------------
+
+/** {@link decodeNetlinkChunk} result: more datagrams of this dump follow. */
+export const CHUNK_MORE = 0;
+/** {@link decodeNetlinkChunk} result: `NLMSG_DONE` seen, the dump is complete. */
+export const CHUNK_DONE = 1;
+
+/**
+ * Decodes the netlink messages in `view[0, length)` (one received datagram, or several concatenated),
+ * appending one record per `SOCK_DIAG_BY_FAMILY` message to `rows` (pid 0).
+ *
+ * @returns {@link CHUNK_MORE}, {@link CHUNK_DONE}, or a negative errno from an `NLMSG_ERROR` message
+ *   (or from `NLMSG_DONE` when the kernel reports a failed dump).
+ */
+export function decodeNetlinkChunk(
+  view: DataView,
+  length: number,
+  protocol: Protocol,
+  rows: SocketRecord[],
+): number {
+  let offset = 0;
+  while (offset + NLMSG_HDRLEN <= length) {
+    const messageLength = view.getUint32(offset + NLMSG_LEN_OFFSET, true);
+    if (messageLength < NLMSG_HDRLEN || offset + messageLength > length) {
+      return -EBADMSG; // truncated or corrupt
+    }
+    const type = view.getUint16(offset + NLMSG_TYPE_OFFSET, true);
+    const payload = offset + NLMSG_HDRLEN;
+    if (type === SOCK_DIAG_BY_FAMILY) {
+      if (messageLength - NLMSG_HDRLEN >= INET_DIAG_MSG_SIZE) {
+        rows.push(decodeInetDiagMsg(view, payload, protocol));
+      }
+    } else if (type === NLMSG_DONE) {
+      const status = messageLength - NLMSG_HDRLEN >= 4 ? view.getInt32(payload, true) : 0;
+      return status < 0 ? status : CHUNK_DONE;
+    } else if (type === NLMSG_ERROR) {
+      const status = messageLength - NLMSG_HDRLEN >= 4 ? view.getInt32(payload, true) : -EBADMSG;
+      if (status !== 0) return status;
+    }
+    offset += (messageLength + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1);
+  }
+  return CHUNK_MORE;
+}
+
+/** `EBADMSG`: what we report for a truncated or corrupt message. */
+export const EBADMSG = 74;
+
+/** Decodes one `inet_diag_msg` starting at `at`. */
+function decodeInetDiagMsg(view: DataView, at: number, protocol: Protocol): SocketRecord {
+  const isIpv6 = view.getUint8(at + IDIAG_FAMILY_OFFSET) === AF_INET6;
+  const family: AddressFamily = isIpv6 ? 6 : 4;
+  const stateNumber = view.getUint8(at + IDIAG_STATE_OFFSET);
+  const localPort = view.getUint16(at + IDIAG_SPORT_OFFSET, false);
+  const remotePort = view.getUint16(at + IDIAG_DPORT_OFFSET, false);
+  const localAddress = isIpv6
+    ? readIpv6(view, at + IDIAG_SRC_OFFSET)
+    : ipv4Text(view.getUint32(at + IDIAG_SRC_OFFSET, false));
+  const remoteAddress = isIpv6
+    ? readIpv6(view, at + IDIAG_DST_OFFSET)
+    : ipv4Text(view.getUint32(at + IDIAG_DST_OFFSET, false));
+  const inode = view.getUint32(at + IDIAG_INODE_OFFSET, true);
+  const state = protocol === "tcp" ? linuxTcpStateName(stateNumber) : null;
+  const row: SocketRecord = {
+    protocol,
+    family,
+    localAddress,
+    localPort,
+    remoteAddress,
+    remotePort,
+    state,
+    pid: 0,
+    inode,
+  };
+  if (isIpv6) {
+    const scopeId = view.getUint32(at + IDIAG_IF_OFFSET, true);
+    if (scopeId !== 0) row.scopeId = scopeId;
+  }
+  return row;
+}
+
+function readIpv6(view: DataView, at: number): string {
+  return ipv6Text(
+    view.getUint32(at, false),
+    view.getUint32(at + 4, false),
+    view.getUint32(at + 8, false),
+    view.getUint32(at + 12, false),
+  );
+}
+
+/** A dump that the kernel answered with an error (or that we could not read). */
+export class NetlinkDumpError extends OsCallError {
+  /**
+   * @param code the negative errno from the reply.
+   * @param detail which dump, e.g. `tcp6`.
+   */
+  constructor(code: number, detail: string) {
+    super("NETLINK_SOCK_DIAG", code, detail);
+    this.name = "NetlinkDumpError";
+  }
+}
+
+/**
+ * Decodes a complete captured reply (all datagrams of one dump, concatenated) into socket records.
+ * Stops at `NLMSG_DONE`; throws {@link NetlinkDumpError} when the reply carries an error.
+ *
+ * @param bytes the reply bytes.
+ * @param protocol which table was dumped (`tcp` records carry a state, `udp` records `null`).
+ * @param rows records are appended here; a new array when omitted.
+ * @returns `rows`.
+ */
+export function decodeInetDiagMessages(
+  bytes: Uint8Array,
+  protocol: Protocol,
+  rows: SocketRecord[] = [],
+): SocketRecord[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const status = decodeNetlinkChunk(view, bytes.byteLength, protocol, rows);
+  if (status < 0) throw new NetlinkDumpError(status, protocol);
+  return rows;
+}
+
+/**
+ * Writes the 72-byte `SOCK_DIAG_BY_FAMILY` dump request for one table into `into` (zeroed first).
+ * @returns `into`.
+ */
+export function encodeSockDiagRequest(
+  into: Uint8Array,
+  protocol: Protocol,
+  family: AddressFamily,
+  sequence: number,
+): Uint8Array {
+  into.fill(0, 0, NLMSG_HDRLEN + INET_DIAG_REQ_V2_SIZE);
+  const view = new DataView(into.buffer, into.byteOffset, into.byteLength);
+  view.setUint32(NLMSG_LEN_OFFSET, NLMSG_HDRLEN + INET_DIAG_REQ_V2_SIZE, true);
+  view.setUint16(NLMSG_TYPE_OFFSET, SOCK_DIAG_BY_FAMILY, true);
+  view.setUint16(NLMSG_FLAGS_OFFSET, NLM_F_REQUEST | NLM_F_DUMP, true);
+  view.setUint32(NLMSG_SEQ_OFFSET, sequence >>> 0, true);
+  const request = NLMSG_HDRLEN;
+  view.setUint8(request + INET_DIAG_REQ_FAMILY_OFFSET, family === 6 ? AF_INET6 : AF_INET);
+  view.setUint8(request + INET_DIAG_REQ_PROTOCOL_OFFSET, protocol === "tcp" ? IPPROTO_TCP : IPPROTO_UDP);
+  view.setUint8(request + INET_DIAG_REQ_EXT_OFFSET, 0);
+  view.setUint32(request + INET_DIAG_REQ_STATES_OFFSET, INET_DIAG_ALL_STATES, true);
+  return into;
+}
+
+// ---- I/O -----------------------------------------------------------------------------------------
+
+/** Request length as the `size_t` argument of `sendto`. */
+const REQUEST_LENGTH = BigInt(NLMSG_HDRLEN + INET_DIAG_REQ_V2_SIZE);
+/** Receive buffer length as the `size_t` argument of `recv`. */
+const RECEIVE_LENGTH = BigInt(RECEIVE_BUFFER_SIZE);
+
+/**
+ * One NETLINK_SOCK_DIAG socket with a reused request and receive buffer. Not safe for concurrent use
+ * (the collector never overlaps polls). Any failure closes the socket; the next dump opens a new one.
+ */
+export class SockDiagClient {
+  #library: LibcLibrary;
+  #socket = -1;
+  #sequence = 0;
+  readonly #request = new Uint8Array(NLMSG_HDRLEN + INET_DIAG_REQ_V2_SIZE);
+  readonly #kernelAddress = new Uint8Array(SOCKADDR_NL_SIZE);
+  readonly #receiveBuffer = new Uint8Array(RECEIVE_BUFFER_SIZE);
+  readonly #receiveView = new DataView(this.#receiveBuffer.buffer);
+
+  /** Opens libc and the netlink socket. Throws when FFI is denied or the socket cannot be created. */
+  constructor() {
+    this.#library = openLibc();
+    new DataView(this.#kernelAddress.buffer).setUint16(0, AF_NETLINK, true);
+    try {
+      this.#openSocket();
+    } catch (error) {
+      this.#library.close();
+      throw error;
+    }
+  }
+
+  #openSocket(): number {
+    if (this.#socket >= 0) return this.#socket;
+    const libc = this.#library.symbols;
+    const socket = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (socket < 0) throw new OsCallError("socket", socket, "AF_NETLINK, NETLINK_SOCK_DIAG");
+    const timeout = new BigInt64Array([BigInt(RECEIVE_TIMEOUT_SECONDS), 0n]); // struct timeval
+    const status = libc.setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, new Uint8Array(timeout.buffer), 16);
+    if (status !== 0) {
+      libc.close(socket);
+      throw new OsCallError("setsockopt", status, "SO_RCVTIMEO");
+    }
+    this.#socket = socket;
+    return socket;
+  }
+
+  #closeSocket(): void {
+    if (this.#socket >= 0) this.#library.symbols.close(this.#socket);
+    this.#socket = -1;
+  }
+
+  /**
+   * Runs one dump and hands each received datagram to `onDatagram` (which must not keep the view:
+   * the buffer is reused). Throws {@link OsCallError} / {@link NetlinkDumpError} on failure.
+   */
+  #dump(
+    protocol: Protocol,
+    family: AddressFamily,
+    onDatagram: (view: DataView, length: number) => number,
+  ): void {
+    const libc = this.#library.symbols;
+    const socket = this.#openSocket();
+    const detail = `${protocol}${family === 6 ? "6" : ""}`;
+    try {
+      this.#sequence = (this.#sequence + 1) >>> 0;
+      encodeSockDiagRequest(this.#request, protocol, family, this.#sequence);
+      const sent = Number(
+        libc.sendto(socket, this.#request, REQUEST_LENGTH, 0, this.#kernelAddress, SOCKADDR_NL_SIZE),
+      );
+      if (sent !== Number(REQUEST_LENGTH)) throw new OsCallError("sendto", sent, detail);
+      for (;;) {
+        const received = Number(libc.recv(socket, this.#receiveBuffer, RECEIVE_LENGTH, 0));
+        if (received <= 0) throw new OsCallError("recv", received, detail);
+        const status = onDatagram(this.#receiveView, received);
+        if (status === CHUNK_DONE) return;
+        if (status < 0) throw new NetlinkDumpError(status, detail);
+      }
+    } catch (error) {
+      this.#closeSocket(); // never leave half a dump in the socket for the next request
+      throw error;
+    }
+  }
+
+  /** Dumps one table, appending its records (pid 0) to `rows`. */
+  dumpTable(protocol: Protocol, family: AddressFamily, rows: SocketRecord[]): SocketRecord[] {
+    this.#dump(protocol, family, (view, length) => decodeNetlinkChunk(view, length, protocol, rows));
+    return rows;
+  }
+
+  /** Dumps tcp4, tcp6, udp4 and udp6, appending every record (pid 0) to `rows`. */
+  dumpAll(rows: SocketRecord[] = []): SocketRecord[] {
+    for (const table of SOCK_DIAG_TABLES) this.dumpTable(table.protocol, table.family, rows);
+    return rows;
+  }
+
+  /**
+   * Dumps one table and returns the raw reply, every datagram concatenated (for fixtures and
+   * debugging; {@link decodeInetDiagMessages} reads it back).
+   */
+  dumpRaw(protocol: Protocol, family: AddressFamily): Uint8Array {
+    const parts: Uint8Array[] = [];
+    this.#dump(protocol, family, (view, length) => {
+      parts.push(new Uint8Array(view.buffer, 0, length).slice());
+      return decodeNetlinkChunk(view, length, protocol, []);
+    });
+    const total = parts.reduce((sum, part) => sum + part.byteLength, 0);
+    const raw = new Uint8Array(total);
+    let offset = 0;
+    for (const part of parts) {
+      raw.set(part, offset);
+      offset += part.byteLength;
+    }
+    return raw;
+  }
+
+  /** Closes the socket and the library. The client cannot be used afterwards. */
+  close(): void {
+    this.#closeSocket();
+    this.#library.close();
+  }
+}

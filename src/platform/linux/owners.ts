@@ -1,0 +1,258 @@
+/**
+ * The socket inode → owner pid map, kept incrementally across polls.
+ *
+ * Neither netlink nor /proc/net names the process that owns a socket, only the socket's inode; the
+ * owner is whoever holds a descriptor whose link reads `socket:[<inode>]` in `/proc/<pid>/fd`. Reading
+ * every descriptor of every process is the expensive part of a poll (about 3 µs per descriptor), so
+ * this map reads as little as it can:
+ *
+ * 1. Every poll lists the pids in /proc (cheap) and forgets the inodes of pids that are gone.
+ * 2. Sockets whose inode is already known get their pid from the map: no descriptor is read.
+ * 3. Only when some inode is unknown are descriptors read, in widening stages, stopping as soon as
+ *    every inode is known: first the pids never scanned (new processes), then the pids whose
+ *    descriptor count changed since their last scan (`stat("/proc/<pid>/fd").st_size`, kernel ≥ 6.2;
+ *    0 elsewhere, which reads as "changed"), then every other pid. At most one such round per poll.
+ * 4. Inodes still unknown after a round (sockets of processes we may not read, of another pid
+ *    namespace, in flight between processes) are remembered as misses: later polls look for them only
+ *    in new processes (stage 1), and widen to the other stages again only once every
+ *    {@link SocketOwnerMapOptions.missRetryPolls} polls, so a permanent miss never costs a full scan
+ *    per poll.
+ *
+ * A socket shared by several processes (inherited, passed) keeps the first living owner found, so its
+ * pid does not flap between polls. Failures to read a process are counted, never thrown.
+ *
+ * @module
+ */
+
+import type { SocketRecord } from "../../model/types.ts";
+import {
+  countWarning,
+  WARNING_OWNER_ACCESS_DENIED,
+  WARNING_OWNER_PID_VANISHED,
+  type WarningCounts,
+} from "./warnings.ts";
+
+/** Options of {@link SocketOwnerMap}. */
+export interface SocketOwnerMapOptions {
+  /** Root of the proc file system; `/proc` by default. */
+  procRoot?: string;
+  /**
+   * An inode that stays unknown (a miss) is looked for in new processes only; every this many polls
+   * (default 60) it may start one full scan again.
+   */
+  missRetryPolls?: number;
+  /** Called before each fd directory read (test and diagnostics hook). */
+  onFdDirectoryScan?: (pid: number) => void;
+}
+
+/** Counters of the work done by a {@link SocketOwnerMap}, since it was created. */
+export interface SocketOwnerMapStats {
+  /** Calls to {@link SocketOwnerMap.assignOwners}. */
+  polls: number;
+  /** `/proc/<pid>/fd` directories read. */
+  fdDirectoryScans: number;
+  /** Polls that went beyond new pids (stages 2 and 3 of the module description). */
+  widenedScans: number;
+}
+
+/** Default of {@link SocketOwnerMapOptions.missRetryPolls}. */
+export const DEFAULT_MISS_RETRY_POLLS = 60;
+
+/** What the map knows of one live process. */
+interface PidEntry {
+  /** Poll number in which the pid was last listed in /proc. */
+  listedInPoll: number;
+  /** Poll number of the last fd scan; 0 when never scanned. */
+  scannedInPoll: number;
+  /** Descriptor count at the last scan. */
+  fdCountAtScan: number;
+  /** Socket inodes found at the last scan. */
+  inodes: number[];
+}
+
+const SOCKET_LINK_PREFIX = "socket:[";
+
+/** Maps socket inodes to owner pids; see the module description. */
+export class SocketOwnerMap {
+  /** Work counters (fd directory scans etc.). */
+  readonly stats: SocketOwnerMapStats = { polls: 0, fdDirectoryScans: 0, widenedScans: 0 };
+
+  readonly #procRoot: string;
+  readonly #missRetryPolls: number;
+  readonly #onFdDirectoryScan?: (pid: number) => void;
+  readonly #ownerByInode = new Map<number, number>();
+  readonly #pids = new Map<number, PidEntry>();
+  #misses = new Set<number>();
+  #lastMissRetryPoll = 0;
+  /** Sockets of the current poll whose inode is unknown (reused between polls). */
+  readonly #pending: SocketRecord[] = [];
+
+  /** @param options see {@link SocketOwnerMapOptions}. */
+  constructor(options: SocketOwnerMapOptions = {}) {
+    this.#procRoot = options.procRoot ?? "/proc";
+    this.#missRetryPolls = options.missRetryPolls ?? DEFAULT_MISS_RETRY_POLLS;
+    this.#onFdDirectoryScan = options.onFdDirectoryScan;
+  }
+
+  /** Owner pid of a socket inode as last resolved; 0 when unknown. */
+  ownerOf(inode: number): number {
+    return this.#ownerByInode.get(inode) ?? 0;
+  }
+
+  /**
+   * Sets `pid` on every socket (0 when the owner is unknown or the socket has no inode), reading as
+   * few fd directories as possible. Read failures are counted in `warnings`.
+   */
+  assignOwners(sockets: SocketRecord[], warnings: WarningCounts): void {
+    const poll = ++this.stats.polls;
+    this.#refreshPidList(poll);
+
+    const pending = this.#pending;
+    pending.length = 0;
+    for (const socket of sockets) {
+      const inode = socket.inode ?? 0;
+      const owner = inode === 0 ? 0 : this.#ownerByInode.get(inode);
+      if (owner !== undefined) {
+        socket.pid = owner;
+        continue;
+      }
+      socket.pid = 0;
+      pending.push(socket);
+    }
+    if (pending.length === 0) {
+      if (this.#misses.size > 0) this.#misses = new Set();
+      return;
+    }
+
+    // Stage 1: processes never scanned (each process is read once in its life this way).
+    this.#scanWhere(poll, warnings, (entry) => entry.scannedInPoll === 0);
+    if (
+      this.#resolvePending() > 0 &&
+      (this.#hasFreshUnknown() || poll - this.#lastMissRetryPoll >= this.#missRetryPolls)
+    ) {
+      // Stage 2: processes whose descriptor count changed; stage 3: every other process.
+      this.#lastMissRetryPoll = poll;
+      this.stats.widenedScans++;
+      this.#scanWhere(poll, warnings, (entry, pid) => this.#fdCountChanged(pid, entry));
+      if (this.#resolvePending() > 0) this.#scanWhere(poll, warnings, () => true);
+      this.#resolvePending();
+    }
+    const misses = new Set<number>();
+    for (const socket of pending) misses.add(socket.inode!);
+    this.#misses = misses;
+    pending.length = 0;
+  }
+
+  /** Whether a pending inode was not already unknown in the previous poll. */
+  #hasFreshUnknown(): boolean {
+    for (const socket of this.#pending) if (!this.#misses.has(socket.inode!)) return true;
+    return false;
+  }
+
+  /** Lists /proc; forgets pids that are gone. */
+  #refreshPidList(poll: number): void {
+    for (const entry of Deno.readDirSync(this.#procRoot)) {
+      const code = entry.name.charCodeAt(0);
+      if (code < 0x30 || code > 0x39) continue;
+      const pid = Number(entry.name);
+      const known = this.#pids.get(pid);
+      if (known !== undefined) {
+        known.listedInPoll = poll;
+      } else {
+        this.#pids.set(pid, { listedInPoll: poll, scannedInPoll: 0, fdCountAtScan: -1, inodes: [] });
+      }
+    }
+    for (const [pid, entry] of this.#pids) {
+      if (entry.listedInPoll === poll) continue;
+      this.#forget(pid, entry);
+    }
+  }
+
+  #forget(pid: number, entry: PidEntry): void {
+    for (const inode of entry.inodes) {
+      if (this.#ownerByInode.get(inode) === pid) this.#ownerByInode.delete(inode);
+    }
+    this.#pids.delete(pid);
+  }
+
+  /** Fills in pids of pending sockets that are now known; returns how many remain unknown. */
+  #resolvePending(): number {
+    const pending = this.#pending;
+    let remaining = 0;
+    for (let i = 0; i < pending.length; i++) {
+      const socket = pending[i];
+      const owner = this.#ownerByInode.get(socket.inode!);
+      if (owner !== undefined) socket.pid = owner;
+      else pending[remaining++] = socket;
+    }
+    pending.length = remaining;
+    return remaining;
+  }
+
+  #fdCountChanged(pid: number, entry: PidEntry): boolean {
+    try {
+      const size = Deno.statSync(`${this.#procRoot}/${pid}/fd`).size;
+      return size === 0 || size !== entry.fdCountAtScan;
+    } catch {
+      return true; // the scan itself will count the failure
+    }
+  }
+
+  /** Scans the pids not yet scanned in this poll that `select` picks; returns how many. */
+  #scanWhere(
+    poll: number,
+    warnings: WarningCounts,
+    select: (entry: PidEntry, pid: number) => boolean,
+  ): number {
+    let scanned = 0;
+    for (const [pid, entry] of this.#pids) {
+      if (entry.scannedInPoll === poll || !select(entry, pid)) continue;
+      this.#scan(pid, entry, poll, warnings);
+      scanned++;
+    }
+    return scanned;
+  }
+
+  /** Reads the fd directory of one pid and replaces what the map knows of it. */
+  #scan(pid: number, entry: PidEntry, poll: number, warnings: WarningCounts): void {
+    this.stats.fdDirectoryScans++;
+    this.#onFdDirectoryScan?.(pid);
+    entry.scannedInPoll = poll;
+    const fdDirectory = `${this.#procRoot}/${pid}/fd`;
+    const inodes: number[] = [];
+    let fdCount = 0;
+    try {
+      for (const fd of Deno.readDirSync(fdDirectory)) {
+        fdCount++;
+        let link: string;
+        try {
+          link = Deno.readLinkSync(`${fdDirectory}/${fd.name}`);
+        } catch {
+          continue; // the descriptor was closed meanwhile
+        }
+        if (link.startsWith(SOCKET_LINK_PREFIX)) {
+          inodes.push(Number(link.slice(SOCKET_LINK_PREFIX.length, -1)));
+        }
+      }
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        countWarning(warnings, WARNING_OWNER_PID_VANISHED);
+        this.#forget(pid, entry);
+        return;
+      }
+      if (error instanceof Deno.errors.PermissionDenied) {
+        countWarning(warnings, WARNING_OWNER_ACCESS_DENIED);
+        return;
+      }
+      throw error; // e.g. NotCapable: the program runs without -A, a setup fault to report
+    }
+    for (const inode of entry.inodes) {
+      if (this.#ownerByInode.get(inode) === pid) this.#ownerByInode.delete(inode);
+    }
+    for (const inode of inodes) {
+      if (!this.#ownerByInode.has(inode)) this.#ownerByInode.set(inode, pid);
+    }
+    entry.inodes = inodes;
+    entry.fdCountAtScan = fdCount;
+  }
+}
