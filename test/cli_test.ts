@@ -22,7 +22,9 @@ Deno.test("the compile tasks and the tests' deno run use the same permissions an
   assert.ok(runtimeFlags().includes("-A"));
   assert.ok(runtimeFlags().some((f) => f.startsWith("--v8-flags=")));
   const config = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
-  for (const flag of runtimeFlags()) assert.ok(config.tasks.start.command.includes(flag), `start task has ${flag}`);
+  for (const flag of runtimeFlags()) {
+    assert.ok(config.tasks.start.command.includes(flag), `start task has ${flag}`);
+  }
 });
 
 Deno.test("bad commands, flags and values: one line, exit 2", async () => {
@@ -40,17 +42,38 @@ Deno.test("bad commands, flags and values: one line, exit 2", async () => {
 Deno.test("config file problems: missing, malformed, unknown key, wrong type; one line each", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await assertUsageError(["run", "--config", join(dir, "nope.jsonc")], /cannot read config file .*nope\.jsonc: no such file/);
+    await assertUsageError(
+      ["run", "--config", join(dir, "nope.jsonc")],
+      /cannot read config file .*nope\.jsonc: no such file/,
+    );
     await Deno.writeTextFile(join(dir, "bad.jsonc"), '{\n  // comment\n  "interval": 100,\n  "logDir": \n}');
-    await assertUsageError(["run", "--config", join(dir, "bad.jsonc")], /bad\.jsonc: ValueExpected at line 5, column 1/);
+    await assertUsageError(
+      ["run", "--config", join(dir, "bad.jsonc")],
+      /bad\.jsonc: ValueExpected at line 5, column 1/,
+    );
     await Deno.writeTextFile(join(dir, "typo.jsonc"), '{ "intervall": 100 }');
-    await assertUsageError(["run", "--config", join(dir, "typo.jsonc")], /unknown setting 'intervall'; known settings: logDir/);
+    await assertUsageError(
+      ["run", "--config", join(dir, "typo.jsonc")],
+      /unknown setting 'intervall'; known settings: logDir/,
+    );
     await Deno.writeTextFile(join(dir, "type.jsonc"), '{ "interval": true }');
-    await assertUsageError(["run", "--config", join(dir, "type.jsonc")], /'interval' must be a number or a string/);
+    await assertUsageError(
+      ["run", "--config", join(dir, "type.jsonc")],
+      /'interval' must be a number or a string/,
+    );
     await Deno.writeTextFile(join(dir, "tz.jsonc"), '{ "timeZone": "Mars/Olympus" }');
-    await assertUsageError(["run", "--config", join(dir, "tz.jsonc")], /'Mars\/Olympus' is not an IANA time zone/);
-    await Deno.writeTextFile(join(dir, "plug.jsonc"), '{ "plugins": [{ "name": "filter", "path": "x.ts" }] }');
-    await assertUsageError(["run", "--config", join(dir, "plug.jsonc")], /plugins\[0\] needs exactly one of "name" or "path"/);
+    await assertUsageError(
+      ["run", "--config", join(dir, "tz.jsonc")],
+      /'Mars\/Olympus' is not an IANA time zone/,
+    );
+    await Deno.writeTextFile(
+      join(dir, "plug.jsonc"),
+      '{ "plugins": [{ "name": "filter", "path": "x.ts" }] }',
+    );
+    await assertUsageError(
+      ["run", "--config", join(dir, "plug.jsonc")],
+      /plugins\[0\] needs exactly one of "name" or "path"/,
+    );
     await assertUsageError(["run", "--config", dir], /cannot read config file .*: it is a directory/);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -61,7 +84,10 @@ Deno.test("an unwritable log directory is one line, exit 2, and leaves nothing b
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(join(dir, "file"), "");
-    await assertUsageError(["run", "--log-dir", join(dir, "file", "logs")], /cannot write to log directory .*file\/logs: .*--log-dir/);
+    await assertUsageError(
+      ["run", "--log-dir", join(dir, "file", "logs")],
+      /cannot write to log directory .*file\/logs: .*--log-dir/,
+    );
     await assertUsageError(["run", "--log-dir", join(dir, "file")], /cannot write to log directory/);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["file"]);
   } finally {
@@ -106,13 +132,18 @@ Deno.test("snapshot --json lists this test's own listener with its pid", async (
     assert.equal(r.code, 0, r.stderr);
     const data = JSON.parse(r.stdout);
     const port = (listener.addr as Deno.NetAddr).port;
-    const row = data.sockets.find((s: { localPort: number; protocol: string }) => s.localPort === port && s.protocol === "tcp");
+    const row = data.sockets.find((s: { localPort: number; protocol: string }) =>
+      s.localPort === port && s.protocol === "tcp"
+    );
     assert.ok(row, "own listener listed");
     assert.equal(row.pid, Deno.pid);
     assert.equal(row.state, "LISTEN");
     assert.ok(data.processes.some((p: { pid: number }) => p.pid === Deno.pid));
     const table = await runCli(["snapshot"]);
-    assert.match(table.stdout, new RegExp(`TCP +127\\.0\\.0\\.1:${port} +0\\.0\\.0\\.0:0 +LISTENING +${Deno.pid} +deno`));
+    assert.match(
+      table.stdout,
+      new RegExp(`TCP +127\\.0\\.0\\.1:${port} +0\\.0\\.0\\.0:0 +LISTENING +${Deno.pid} +deno`),
+    );
   } finally {
     listener.close();
   }

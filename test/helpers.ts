@@ -45,7 +45,10 @@ export interface CliResult {
 }
 
 /** Runs `deno run <compile flags> main.ts ...args` to completion. */
-export async function runCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...runtimeFlags(), join(ROOT, "main.ts"), ...args],
     cwd: options.cwd ?? ROOT,
@@ -70,7 +73,11 @@ export function spawnCli(args: string[], options: { cwd?: string } = {}): Deno.C
 }
 
 /** Polls `check` every 50 ms until it returns a value other than undefined, or throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   while (true) {
     const value = await check();

@@ -4,7 +4,7 @@
  * SIGTERM, and reads the files back line by line.
  */
 import assert from "node:assert/strict";
-import { spawnCli, readLogs, waitFor } from "./helpers.ts";
+import { readLogs, spawnCli, waitFor } from "./helpers.ts";
 
 const decoder = new TextDecoder();
 
@@ -55,8 +55,12 @@ Deno.test("the monitor logs this process's sockets: PR-PORTS lines, PR-PIDS entr
     (opened[1] as Deno.Conn).close();
     (opened[2] as Deno.Conn).close();
     await waitFor("the close event of the client end", () => {
-      const events = (readLogs(dir).EVENTS ?? "").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-      return events.some((e) => e.event === "closed" && e.localPort === ports.client4 && e.pid === pid) ? true : undefined;
+      const events = (readLogs(dir).EVENTS ?? "").trim().split("\n").filter(Boolean).map((l) =>
+        JSON.parse(l)
+      );
+      return events.some((e) => e.event === "closed" && e.localPort === ports.client4 && e.pid === pid)
+        ? true
+        : undefined;
     });
     child.kill("SIGTERM");
     const status = await child.status;
@@ -73,22 +77,40 @@ Deno.test("the monitor logs this process's sockets: PR-PORTS lines, PR-PIDS entr
       assert.match(full!, /^\d\d\/\d{1,2}\/\d{1,2},\d{1,2}:\d{1,2}:\d{1,2},(TCP|UDP),/);
       assert.ok(full!.endsWith(`<${user}>`), `user context of ${full}`);
     }
-    assert.match(logs.PORTS, /^Port Reporter Version 1\.01 Log File - Port usage log\n\nCheck PR-PIDS-[\d-]+\.log/);
-    assert.match(logs.PIDS, new RegExp(`\\nPID: ${pid}\\nProcess: deno\\nPath: ${Deno.execPath().replaceAll(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\n`));
+    assert.match(
+      logs.PORTS,
+      /^Port Reporter Version 1\.01 Log File - Port usage log\n\nCheck PR-PIDS-[\d-]+\.log/,
+    );
+    assert.match(
+      logs.PIDS,
+      new RegExp(
+        `\\nPID: ${pid}\\nProcess: deno\\nPath: ${
+          Deno.execPath().replaceAll(/[.*+?^${}()|[\]\\]/g, "\\$&")
+        }\\n`,
+      ),
+    );
     assert.match(logs.PIDS, new RegExp(`  TCP 127\\.0\\.0\\.1:${ports.tcp4} 0\\.0\\.0\\.0:0 LISTEN`));
     assert.match(logs.PIDS, /libc\.so/, "modules listed");
     assert.match(logs.INITIAL, /Service initialization log/);
 
     const events = logs.EVENTS.trim().split("\n").map((l) => JSON.parse(l));
-    const open = events.find((e) => e.event === "opened" && e.localPort === ports.client4 && e.remotePort === ports.tcp4);
-    const close = events.find((e) => e.event === "closed" && e.localPort === ports.client4 && e.remotePort === ports.tcp4);
+    const open = events.find((e) =>
+      e.event === "opened" && e.localPort === ports.client4 && e.remotePort === ports.tcp4
+    );
+    const close = events.find((e) =>
+      e.event === "closed" && e.localPort === ports.client4 && e.remotePort === ports.tcp4
+    );
     assert.ok(open && close, "open and close events of the client end");
     assert.equal(open.processName, "deno");
     assert.equal(open.state, "ESTABLISHED");
     assert.equal(open.family, 4);
     assert.ok(close.durationMs > 0, `duration ${close.durationMs}`);
     assert.equal(close.firstSeen, open.time);
-    assert.ok(events.some((e) => e.event === "opened" && e.protocol === "udp" && e.family === 6 && e.localPort === ports.udp6));
+    assert.ok(
+      events.some((e) =>
+        e.event === "opened" && e.protocol === "udp" && e.family === 6 && e.localPort === ports.udp6
+      ),
+    );
     for (const name of Deno.readDirSync(dir)) {
       const mode = Deno.statSync(`${dir}/${name.name}`).mode! & 0o777;
       assert.equal(mode, 0o600, `${name.name} is readable only by its owner`);

@@ -30,7 +30,8 @@ const defaultIo: CliIo = {
   err: (line) => console.error(line),
 };
 
-const HELP_MAIN = `portreporter ${VERSION}: which process used which TCP/UDP port, when, as which user, with which code.
+const HELP_MAIN =
+  `portreporter ${VERSION}: which process used which TCP/UDP port, when, as which user, with which code.
 
 Usage: portreporter <command> [options]
 
@@ -129,7 +130,10 @@ async function commandSnapshot(args: string[], io: CliIo): Promise<number> {
     if (values.json) {
       const host = collector.hostInfo();
       const processes = [...snapshot.processes.values()].sort((a, b) => a.pid - b.pid);
-      io.out(JSON.stringify({ time: new Date(snapshot.time).toISOString(), host, sockets, processes }, null, 2) + "\n");
+      io.out(
+        JSON.stringify({ time: new Date(snapshot.time).toISOString(), host, sockets, processes }, null, 2) +
+          "\n",
+      );
     } else {
       io.out(endpointTable(sockets, snapshot.processes));
     }
@@ -142,7 +146,9 @@ async function commandSnapshot(args: string[], io: CliIo): Promise<number> {
 async function commandService(args: string[], io: CliIo): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) return io.out(HELP_SERVICE), 0;
   if (currentOs() !== "windows") {
-    throw new UsageError("service: the service mode exists on Windows only; on Linux use 'portreporter run' under systemd");
+    throw new UsageError(
+      "service: the service mode exists on Windows only; on Linux use 'portreporter run' under systemd",
+    );
   }
   const flags = parseRunFlags("service", args);
   const { runService } = await import("../platform/windows/service.ts");
@@ -172,7 +178,9 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
         io.out(HELP_MAIN);
         return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command '${command}'; the commands are run, snapshot, service, version`);
+        throw new UsageError(
+          `unknown command '${command}'; the commands are run, snapshot, service, version`,
+        );
     }
   } catch (e) {
     if (e instanceof UsageError) {

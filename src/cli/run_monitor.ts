@@ -81,4 +81,3 @@ export async function runWithSettings(settings: Settings, hooks: RunHooks): Prom
     collector.close();
   }
 }
-

@@ -54,16 +54,28 @@ export interface SettingFlags {
 }
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
-const UNITS_BYTES: Record<string, number> = { b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
+const UNITS_BYTES: Record<string, number> = {
+  b: 1,
+  kb: 1024,
+  k: 1024,
+  mb: 1024 ** 2,
+  m: 1024 ** 2,
+  gb: 1024 ** 3,
+  g: 1024 ** 3,
+};
 
 /** Parses `250`, `250ms`, `1s`, `1.5s`, `2m` into milliseconds; `what` names the setting in the error. */
 export function parseInterval(value: string | number, what: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/i.exec(String(value));
   const ms = m ? Math.round(Number(m[1]) * UNITS_MS[(m[2] ?? "ms").toLowerCase()]) : NaN;
   if (!Number.isFinite(ms)) {
-    throw new UsageError(`${what}: '${value}' is not a duration; use milliseconds (1000) or a unit (500ms, 2s, 1m)`);
+    throw new UsageError(
+      `${what}: '${value}' is not a duration; use milliseconds (1000) or a unit (500ms, 2s, 1m)`,
+    );
   }
-  if (ms < MIN_INTERVAL_MS) throw new UsageError(`${what}: ${ms} ms is below the minimum of ${MIN_INTERVAL_MS} ms`);
+  if (ms < MIN_INTERVAL_MS) {
+    throw new UsageError(`${what}: ${ms} ms is below the minimum of ${MIN_INTERVAL_MS} ms`);
+  }
   if (ms > 3_600_000) throw new UsageError(`${what}: ${ms} ms is above the maximum of 1 hour`);
   return ms;
 }
@@ -74,7 +86,9 @@ export function parseSize(value: string | number, what: string): number {
   const unit = (m?.[2] ?? "b").toLowerCase();
   const bytes = m && UNITS_BYTES[unit] ? Math.floor(Number(m[1]) * UNITS_BYTES[unit]) : NaN;
   if (!Number.isFinite(bytes)) {
-    throw new UsageError(`${what}: '${value}' is not a size; use bytes (5242880) or a unit (512KB, 5MB, 1GB)`);
+    throw new UsageError(
+      `${what}: '${value}' is not a size; use bytes (5242880) or a unit (512KB, 5MB, 1GB)`,
+    );
   }
   if (bytes < 4096) throw new UsageError(`${what}: ${bytes} bytes is below the minimum of 4KB`);
   return bytes;
@@ -101,7 +115,9 @@ export function readConfigFile(path: string): Record<string, unknown> {
     const { error, offset } = errors[0];
     const before = text.slice(0, offset).split("\n");
     throw new UsageError(
-      `config file ${path}: ${printParseErrorCode(error)} at line ${before.length}, column ${before.at(-1)!.length + 1}`,
+      `config file ${path}: ${printParseErrorCode(error)} at line ${before.length}, column ${
+        before.at(-1)!.length + 1
+      }`,
     );
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -109,14 +125,18 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
   for (const key of Object.keys(value)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
-      throw new UsageError(`config file ${path}: unknown setting '${key}'; known settings: ${CONFIG_KEYS.join(", ")}`);
+      throw new UsageError(
+        `config file ${path}: unknown setting '${key}'; known settings: ${CONFIG_KEYS.join(", ")}`,
+      );
     }
   }
   return value as Record<string, unknown>;
 }
 
 function expectString(value: unknown, what: string): string {
-  if (typeof value !== "string" || value.trim() === "") throw new UsageError(`${what} must be a non-empty string`);
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new UsageError(`${what} must be a non-empty string`);
+  }
   return value;
 }
 
@@ -131,8 +151,12 @@ function pluginEntries(value: unknown, where: string): PluginEntry[] {
     const { name, path, options, ...rest } = entry as Record<string, unknown>;
     const extra = Object.keys(rest);
     if (extra.length) throw new UsageError(`${at}: unknown key '${extra[0]}'; use name, path and options`);
-    if ((name === undefined) === (path === undefined)) throw new UsageError(`${at} needs exactly one of "name" or "path"`);
-    if (options !== undefined && (typeof options !== "object" || options === null || Array.isArray(options))) {
+    if ((name === undefined) === (path === undefined)) {
+      throw new UsageError(`${at} needs exactly one of "name" or "path"`);
+    }
+    if (
+      options !== undefined && (typeof options !== "object" || options === null || Array.isArray(options))
+    ) {
       throw new UsageError(`${at} "options" must be an object`);
     }
     return {
@@ -156,7 +180,9 @@ export function resolveSettings(
   const fromConfig = (key: string) => (config[key] === undefined ? undefined : config[key]);
 
   const dirSetting = (flag: string | undefined, key: string, fallback: string) => {
-    if (flag !== undefined) return resolve(cwd, expectString(flag, `--${key === "logDir" ? "log-dir" : "plugin-dir"}`));
+    if (flag !== undefined) {
+      return resolve(cwd, expectString(flag, `--${key === "logDir" ? "log-dir" : "plugin-dir"}`));
+    }
     const v = fromConfig(key);
     if (v === undefined) return fallback;
     const s = expectString(v, `${where} '${key}'`);
@@ -172,12 +198,14 @@ export function resolveSettings(
   };
   checkScalar(fromConfig("interval"), "interval");
   checkScalar(fromConfig("maxSize"), "maxSize");
-  const intervalMs = intervalValue === undefined
-    ? DEFAULT_INTERVAL_MS
-    : parseInterval(intervalValue as string | number, flags.interval !== undefined ? "--interval" : `${where} 'interval'`);
-  const maxBytes = sizeValue === undefined
-    ? DEFAULT_MAX_BYTES
-    : parseSize(sizeValue as string | number, flags.maxSize !== undefined ? "--max-size" : `${where} 'maxSize'`);
+  const intervalMs = intervalValue === undefined ? DEFAULT_INTERVAL_MS : parseInterval(
+    intervalValue as string | number,
+    flags.interval !== undefined ? "--interval" : `${where} 'interval'`,
+  );
+  const maxBytes = sizeValue === undefined ? DEFAULT_MAX_BYTES : parseSize(
+    sizeValue as string | number,
+    flags.maxSize !== undefined ? "--max-size" : `${where} 'maxSize'`,
+  );
 
   let timeZone: string | undefined;
   if (fromConfig("timeZone") !== undefined) {
@@ -185,7 +213,9 @@ export function resolveSettings(
     try {
       new Intl.DateTimeFormat("en-US", { timeZone });
     } catch {
-      throw new UsageError(`${where} 'timeZone': '${timeZone}' is not an IANA time zone (e.g. Europe/Berlin)`);
+      throw new UsageError(
+        `${where} 'timeZone': '${timeZone}' is not an IANA time zone (e.g. Europe/Berlin)`,
+      );
     }
   }
 
@@ -223,7 +253,10 @@ export function parseOptions<T extends NonNullable<Parameters<typeof parseArgs>[
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false });
   } catch (e) {
-    const message = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\.$/, "");
+    const message = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(
+      /\.$/,
+      "",
+    );
     throw new UsageError(`${command}: ${message}. Run 'portreporter ${command} --help' for the options`);
   }
 }

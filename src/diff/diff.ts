@@ -14,7 +14,14 @@
  * @module
  */
 
-import { type Change, endpointKey, type ProcessInfo, type Snapshot, type SocketRecord, socketKey } from "../model/types.ts";
+import {
+  type Change,
+  endpointKey,
+  type ProcessInfo,
+  type Snapshot,
+  socketKey,
+  type SocketRecord,
+} from "../model/types.ts";
 
 /** What the tracker remembers of an endpoint between polls. */
 interface TrackedEndpoint {
@@ -83,7 +90,9 @@ export class EndpointTracker {
         }
       }
       const process = socket.pid === 0 ? undefined : snapshot.processes.get(socket.pid) ?? before?.process;
-      if (before && before.process && process && processIdentity(before.process) !== processIdentity(process)) {
+      if (
+        before && before.process && process && processIdentity(before.process) !== processIdentity(process)
+      ) {
         // the pid was reused by another process: the old endpoint closed, a new one opened
         changes.push(closedChange(before, time));
         before = undefined;
@@ -106,7 +115,9 @@ export class EndpointTracker {
       }
     }
     for (const [key, before] of previous) {
-      if (!current.has(key) && !released.has(key) && !before.remnant) changes.push(closedChange(before, time));
+      if (!current.has(key) && !released.has(key) && !before.remnant) {
+        changes.push(closedChange(before, time));
+      }
     }
     this.#endpoints = current;
     return changes;

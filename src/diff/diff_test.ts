@@ -63,10 +63,18 @@ Deno.test("an owner letting go of a socket (ownerless TIME_WAIT) is its close; t
   assert.equal(tw[0].socket.pid, 100);
   assert.equal(tw[0].durationMs, 10);
   assert.equal(tw[0].process?.name, "web");
-  assert.deepEqual(t.observe(snap(20, [{ ...conn, pid: 0, state: "TIME_WAIT" }], [])), [], "no event while it lingers");
+  assert.deepEqual(
+    t.observe(snap(20, [{ ...conn, pid: 0, state: "TIME_WAIT" }], [])),
+    [],
+    "no event while it lingers",
+  );
   assert.deepEqual(t.observe(snap(30, [], [])), [], "no second close when it expires");
   const again = t.observe(snap(40, [conn]));
-  assert.deepEqual(again.map((c) => c.kind), ["opened"], "the same 4-tuple used again later is a new endpoint");
+  assert.deepEqual(
+    again.map((c) => c.kind),
+    ["opened"],
+    "the same 4-tuple used again later is a new endpoint",
+  );
 });
 
 Deno.test("an ownerless row never seen with an owner is opened with pid 0", () => {
@@ -106,7 +114,9 @@ Deno.test("UDP, IPv6 and a duplicate row listed twice", () => {
     pid: 100,
   };
   const t = new EndpointTracker();
-  const c = t.observe(snap(0, [udp6, udp6, { ...udp6, family: 4, localAddress: "127.0.0.1", remoteAddress: "0.0.0.0" }]));
+  const c = t.observe(
+    snap(0, [udp6, udp6, { ...udp6, family: 4, localAddress: "127.0.0.1", remoteAddress: "0.0.0.0" }]),
+  );
   assert.equal(c.length, 2);
   assert.equal(t.observe(snap(1, [udp6])).length, 1);
 });

@@ -63,7 +63,10 @@ export function portsHeader(stamp: string): string {
 
 /** `05/7/6` and `13:52:1`: the date and time fields of a PR-PORTS line (two-digit year, nothing padded). */
 export function portsDateTime(p: LocalParts): [date: string, time: string] {
-  return [`${String(p.year % 100).padStart(2, "0")}/${p.month}/${p.day}`, `${p.hour}:${p.minute}:${p.second}`];
+  return [
+    `${String(p.year % 100).padStart(2, "0")}/${p.month}/${p.day}`,
+    `${p.hour}:${p.minute}:${p.second}`,
+  ];
 }
 
 /** The user context field: `<DOMAIN\user>`, `<unknown>` when it could not be read. */
@@ -87,9 +90,11 @@ export function portsLine(time: LocalParts, socket: SocketRecord, process: Proce
   if (socket.protocol === "udp") remote = "*,*";
   else if (socket.state === "LISTEN") remote = `,${socket.family === 6 ? "::" : "0.0.0.0"}`;
   else remote = `${socket.remotePort},${socket.remoteAddress}`;
-  return `${date},${clock},${socket.protocol === "tcp" ? "TCP" : "UDP"},${socket.localPort},${socket.localAddress},${remote},${socket.pid},${
-    moduleName(process)
-  },${userContext(process)}`;
+  return `${date},${clock},${
+    socket.protocol === "tcp" ? "TCP" : "UDP"
+  },${socket.localPort},${socket.localAddress},${remote},${socket.pid},${moduleName(process)},${
+    userContext(process)
+  }`;
 }
 
 /** `TCP    127.0.0.1:80` style endpoint text; IPv6 in brackets. */
@@ -98,7 +103,11 @@ export function endpointText(address: string, port: number, family: number): str
 }
 
 /** A `netstat -ano` style table of endpoints (PR-INITIAL's first section and `portreporter snapshot`). */
-export function endpointTable(sockets: SocketRecord[], processes: Map<number, ProcessInfo>, withOwner = true): string {
+export function endpointTable(
+  sockets: SocketRecord[],
+  processes: Map<number, ProcessInfo>,
+  withOwner = true,
+): string {
   const rows = [...sockets].sort(compareSockets).map((s) => {
     const local = endpointText(s.localAddress, s.localPort, s.family);
     const remote = s.protocol === "udp" ? "*:*" : endpointText(s.remoteAddress, s.remotePort, s.family);
@@ -114,7 +123,9 @@ export function endpointTable(sockets: SocketRecord[], processes: Map<number, Pr
   if (withOwner) head.push("Process", "User");
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  return all.map((r) => "  " + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd())
+  return all.map((r) =>
+    "  " + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()
+  )
     .join("\n") + "\n";
 }
 

@@ -26,7 +26,12 @@ Deno.test("PR-PORTS lines reproduce the original log excerpt byte for byte", () 
   assert.equal(
     portsLine(
       at("2005-07-06T13:52:02Z"),
-      tcp({ localAddress: "172.16.16.150", remoteAddress: "172.16.16.100", remotePort: 1486, state: "ESTABLISHED" }),
+      tcp({
+        localAddress: "172.16.16.150",
+        remoteAddress: "172.16.16.100",
+        remotePort: 1486,
+        state: "ESTABLISHED",
+      }),
       svchost,
     ),
     "05/7/6,13:52:2,TCP,3389,172.16.16.150,1486,172.16.16.100,1096,svchost.exe,<NT AUTHORITY\\SYSTEM>",
@@ -42,7 +47,11 @@ Deno.test("PR-PORTS lines reproduce the original log excerpt byte for byte", () 
 });
 
 Deno.test("IPv6 listeners use ::, unknown owners are spelled out", () => {
-  const line = portsLine(at("2026-01-02T03:04:05Z"), tcp({ family: 6, localAddress: "::1", remoteAddress: "::" }), undefined);
+  const line = portsLine(
+    at("2026-01-02T03:04:05Z"),
+    tcp({ family: 6, localAddress: "::1", remoteAddress: "::" }),
+    undefined,
+  );
   assert.equal(line, "26/1/2,3:4:5,TCP,3389,::1,,::,1096,unknown,<unknown>");
 });
 
@@ -67,7 +76,12 @@ Deno.test("a process entry lists identity, services, ports and modules", () => {
       parentPid: 600,
       parentName: "services.exe",
       services: ["TermService"],
-      modules: [{ name: "ntdll.dll", path: "C:\\WINDOWS\\system32\\ntdll.dll", baseAddress: "0x7c900000", size: 729088 }],
+      modules: [{
+        name: "ntdll.dll",
+        path: "C:\\WINDOWS\\system32\\ntdll.dll",
+        baseAddress: "0x7c900000",
+        size: 729088,
+      }],
     },
     [tcp({})],
     at("2005-07-06T13:52:01Z"),

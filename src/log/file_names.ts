@@ -27,7 +27,8 @@ export function logFileName(kind: LogKind, stamp: string): string {
   return `PR-${kind}-${stamp}.${ext}`;
 }
 
-const NAME = /^PR-(INITIAL|PORTS|PIDS|EVENTS|ALERTS)-(\d{2})-(\d{1,2})-(\d{1,2})-(\d{1,2})-(\d{1,2})-(\d{1,2})\.(log|jsonl)$/i;
+const NAME =
+  /^PR-(INITIAL|PORTS|PIDS|EVENTS|ALERTS)-(\d{2})-(\d{1,2})-(\d{1,2})-(\d{1,2})-(\d{1,2})-(\d{1,2})\.(log|jsonl)$/i;
 
 /** A parsed log file name. */
 export interface ParsedLogName {
@@ -50,7 +51,9 @@ export function parseLogFileName(name: string): ParsedLogName | undefined {
   const ext = m[8].toLowerCase();
   if ((ext === "jsonl") !== (kind === "EVENTS" || kind === "ALERTS")) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(2, 8).map(Number);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) {
+    return undefined;
+  }
   const stamp = { year: 2000 + year, month, day, hour, minute, second };
   const order = ((((stamp.year * 100 + month) * 100 + day) * 100 + hour) * 100 + minute) * 100 + second;
   return { kind, stamp, order };

@@ -6,7 +6,10 @@ Deno.test("stamp grammar matches the original's example (2-digit year, padded mo
   assert.equal(stamp, "05-07-6-13-44-4");
   assert.equal(logFileName("PIDS", stamp), "PR-PIDS-05-07-6-13-44-4.log");
   assert.equal(logFileName("EVENTS", stamp), "PR-EVENTS-05-07-6-13-44-4.jsonl");
-  assert.equal(formatStamp({ year: 2026, month: 12, day: 31, hour: 0, minute: 0, second: 0 }), "26-12-31-0-0-0");
+  assert.equal(
+    formatStamp({ year: 2026, month: 12, day: 31, hour: 0, minute: 0, second: 0 }),
+    "26-12-31-0-0-0",
+  );
 });
 
 Deno.test("names parse back, tolerantly, and sort by time rather than by text", () => {
@@ -14,8 +17,14 @@ Deno.test("names parse back, tolerantly, and sort by time rather than by text", 
   assert.equal(p?.kind, "PORTS");
   assert.deepEqual(p?.stamp, { year: 2004, month: 3, day: 16, hour: 14, minute: 31, second: 24 });
   const names = ["PR-PORTS-05-07-10-1-0-0.log", "PR-PORTS-05-07-6-13-44-4.log", "PR-PORTS-05-07-6-9-0-0.log"];
-  const sorted = names.map((n) => [n, parseLogFileName(n)!.order] as const).sort((a, b) => a[1] - b[1]).map((x) => x[0]);
-  assert.deepEqual(sorted, ["PR-PORTS-05-07-6-9-0-0.log", "PR-PORTS-05-07-6-13-44-4.log", "PR-PORTS-05-07-10-1-0-0.log"]);
+  const sorted = names.map((n) => [n, parseLogFileName(n)!.order] as const).sort((a, b) => a[1] - b[1]).map((
+    x,
+  ) => x[0]);
+  assert.deepEqual(sorted, [
+    "PR-PORTS-05-07-6-9-0-0.log",
+    "PR-PORTS-05-07-6-13-44-4.log",
+    "PR-PORTS-05-07-10-1-0-0.log",
+  ]);
   for (const kind of ["INITIAL", "PORTS", "PIDS", "EVENTS", "ALERTS"] as const) {
     const stamp = formatStamp({ year: 2026, month: 1, day: 2, hour: 3, minute: 4, second: 5 });
     assert.equal(parseLogFileName(logFileName(kind, stamp))?.kind, kind);

@@ -92,5 +92,7 @@ export class LocalTime {
 /** `Wed Jul 06 13:44:04 2005`: the classic headers' `System Date:` (strftime `%a %b %d %H:%M:%S %Y`). */
 export function formatSystemDate(p: LocalParts): string {
   const two = (n: number) => String(n).padStart(2, "0");
-  return `${WEEKDAYS[p.weekday]} ${MONTHS[p.month - 1]} ${two(p.day)} ${two(p.hour)}:${two(p.minute)}:${two(p.second)} ${p.year}`;
+  return `${WEEKDAYS[p.weekday]} ${MONTHS[p.month - 1]} ${two(p.day)} ${two(p.hour)}:${two(p.minute)}:${
+    two(p.second)
+  } ${p.year}`;
 }

@@ -14,7 +14,7 @@
 import { join } from "node:path";
 import type { Alert, Change, HostInfo, ProcessInfo, Snapshot, SocketRecord } from "../model/types.ts";
 import { initialBody, initialHeader, pidsHeader, portsHeader, portsLine, processEntry } from "./classic.ts";
-import { formatStamp, type LogKind, logFileName } from "./file_names.ts";
+import { formatStamp, logFileName, type LogKind } from "./file_names.ts";
 import { alertRecord, eventRecord } from "./jsonl.ts";
 import type { LocalTime } from "./local_time.ts";
 import { DEFAULT_MAX_BYTES, nextStampTime, type RotationReason, rotationReason } from "./rotation.ts";
@@ -228,7 +228,8 @@ export class LogSet {
         this.#create("PIDS", this.#classic(pidsHeader(start, this.#opts.host)));
         this.#create("EVENTS", new Uint8Array(0));
         if (reason === "start" && initial) {
-          const body = initialHeader(start, this.#opts.host) + initialBody(initial.sockets, initial.processes);
+          const body = initialHeader(start, this.#opts.host) +
+            initialBody(initial.sockets, initial.processes);
           this.#createFile("INITIAL", this.#classic(body)).handle.close();
         }
         break;
@@ -259,6 +260,7 @@ export class LogSet {
 }
 
 function portsOfPid(process: ProcessInfo, batch: LogBatch): SocketRecord[] {
-  const source = batch.snapshot?.sockets ?? batch.changes.filter((c) => c.kind !== "closed").map((c) => c.socket);
+  const source = batch.snapshot?.sockets ??
+    batch.changes.filter((c) => c.kind !== "closed").map((c) => c.socket);
   return source.filter((s) => s.pid === process.pid);
 }

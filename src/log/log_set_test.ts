@@ -134,8 +134,13 @@ Deno.test("size: files never pass the limit, no line is split or lost, stamps st
   for (const name of [...portFiles, ...m.byKind("PIDS"), ...m.byKind("EVENTS")]) {
     assert.ok(new TextEncoder().encode(m.files.get(name)!).length <= maxBytes, `${name} is within the limit`);
   }
-  for (const name of portFiles) lines.push(...m.files.get(name)!.split("\n").filter((l) => l.startsWith("26/")));
-  assert.deepEqual(lines.map((l) => Number(l.split(",")[3])), Array.from({ length: total }, (_, i) => 1000 + i));
+  for (const name of portFiles) {
+    lines.push(...m.files.get(name)!.split("\n").filter((l) => l.startsWith("26/")));
+  }
+  assert.deepEqual(
+    lines.map((l) => Number(l.split(",")[3])),
+    Array.from({ length: total }, (_, i) => 1000 + i),
+  );
   const events = m.byKind("EVENTS").flatMap((n) => m.files.get(n)!.trim().split("\n"));
   assert.equal(events.length, total);
 });

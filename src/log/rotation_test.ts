@@ -41,7 +41,11 @@ Deno.test("size: exactly at the limit stays, one byte over rotates, a header-onl
   assert.equal(rotationReason("d", "d", f(90, 11), 100), "size");
   assert.equal(rotationReason("d", "d", f(10, 500), 100), null, "only a header: the batch goes in whole");
   assert.equal(rotationReason("d", "d", f(100, 0), 100), null, "nothing to write");
-  assert.equal(rotationReason("d", "d", [...f(1, 1), ...f(95, 6)], 100), "size", "any file of the set counts");
+  assert.equal(
+    rotationReason("d", "d", [...f(1, 1), ...f(95, 6)], 100),
+    "size",
+    "any file of the set counts",
+  );
 });
 
 Deno.test("stamps never repeat within one writer", () => {

@@ -71,7 +71,10 @@ function memoryLogSet() {
     fs: {
       ensureDir() {},
       createNew(path) {
-        return { write: (b) => void written.push(path + "|" + new TextDecoder().decode(b)), close: () => void closed++ };
+        return {
+          write: (b) => void written.push(path + "|" + new TextDecoder().decode(b)),
+          close: () => void closed++,
+        };
       },
     },
   });
@@ -81,7 +84,11 @@ function memoryLogSet() {
 Deno.test("polls in sequence, logs opens and closes, counts warnings and faults, closes files on stop", async () => {
   const time = virtualTime(Date.UTC(2026, 0, 1, 12));
   const stop = new AbortController();
-  const { collector, stats } = scripted(time, [[sock(1)], [sock(1), sock(2)], new Error("EIO"), [sock(2)]], stop);
+  const { collector, stats } = scripted(
+    time,
+    [[sock(1)], [sock(1), sock(2)], new Error("EIO"), [sock(2)]],
+    stop,
+  );
   const m = memoryLogSet();
   const lines: string[] = [];
   let started = 0;
@@ -131,7 +138,10 @@ Deno.test("an abort during the wait ends the run promptly with real timers", asy
   const stop = new AbortController();
   let calls = 0;
   const collector: Collector = {
-    collect: () => Promise.resolve({ time: Date.now(), sockets: [], processes: new Map(), warnings: {} }).finally(() => calls++),
+    collect: () =>
+      Promise.resolve({ time: Date.now(), sockets: [], processes: new Map(), warnings: {} }).finally(() =>
+        calls++
+      ),
     hostInfo: () => ({ computerName: "H", osName: "OS" }),
     close() {},
   };
