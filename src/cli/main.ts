@@ -96,7 +96,7 @@ function stopOnSignals(): [AbortController, () => void] {
 async function commandRun(args: string[], io: CliIo): Promise<number> {
   const flags = parseRunFlags("run", args);
   if (flags.help) return io.out(HELP_RUN), 0;
-  const settings = resolveSettings(flags, platformDefaults());
+  const settings = await resolveSettings(flags, platformDefaults());
   const [controller, removeListeners] = stopOnSignals();
   const log = (line: string) => io.err(`portreporter: ${line}`);
   try {
@@ -150,9 +150,14 @@ async function commandService(args: string[], io: CliIo): Promise<number> {
       "service: the service mode exists on Windows only; on Linux use 'portreporter run' under systemd",
     );
   }
-  const flags = parseRunFlags("service", args);
   const { runService } = await import("../platform/windows/service.ts");
-  return await runService(flags);
+  try {
+    return await runService(parseRunFlags("service", args));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    // a bad registered command line: let the service report it to the SCM and the event log
+    return await runService({}, e);
+  }
 }
 
 /** Runs the CLI with `args` (without the program name) and returns the exit code. */

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import type { ParseError } from "jsonc-parser";
 import { UsageError } from "../errors.ts";
 import { DEFAULT_MAX_BYTES } from "../log/rotation.ts";
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from "../monitor/monitor.ts";
@@ -94,8 +94,11 @@ export function parseSize(value: string | number, what: string): number {
   return bytes;
 }
 
-/** Reads and validates a JSONC config file; every problem is a UsageError naming the file. */
-export function readConfigFile(path: string): Record<string, unknown> {
+/**
+ * Reads and validates a JSONC config file; every problem is a UsageError naming the file. The JSONC
+ * parser is loaded only here, so a run without a config file does not carry it in memory.
+ */
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
@@ -109,6 +112,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
       : (e as Error).message;
     throw new UsageError(`cannot read config file ${path}: ${why}`);
   }
+  const { parse: parseJsonc, printParseErrorCode } = await import("jsonc-parser");
   const errors: ParseError[] = [];
   const value = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length) {
@@ -168,13 +172,13 @@ function pluginEntries(value: unknown, where: string): PluginEntry[] {
 }
 
 /** Merges defaults, the config file (when given) and the flags into validated settings. */
-export function resolveSettings(
+export async function resolveSettings(
   flags: SettingFlags,
   defaults: { logDir: string; pluginDir: string },
   cwd = Deno.cwd(),
-): Settings {
+): Promise<Settings> {
   const configPath = flags.config ? resolve(cwd, flags.config) : undefined;
-  const config = configPath ? readConfigFile(configPath) : {};
+  const config = configPath ? await readConfigFile(configPath) : {};
   const where = configPath ? `config file ${configPath}:` : "config:";
   const configDir = configPath ? dirname(configPath) : cwd;
   const fromConfig = (key: string) => (config[key] === undefined ? undefined : config[key]);

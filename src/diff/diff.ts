@@ -23,11 +23,13 @@ import {
   type SocketRecord,
 } from "../model/types.ts";
 
-/** What the tracker remembers of an endpoint between polls. */
+/** What the tracker remembers of an endpoint between polls (updated in place: no garbage per poll). */
 interface TrackedEndpoint {
   socket: SocketRecord;
   process?: ProcessInfo;
   firstSeen: number;
+  /** The generation (poll number) that last saw it. */
+  seen: number;
   /** An ownerless row left behind by an endpoint already reported closed: no further events. */
   remnant?: boolean;
 }
@@ -39,13 +41,24 @@ export function processIdentity(info: ProcessInfo | undefined): string {
   return `i${info.path ?? info.name}`;
 }
 
+/** Whether two records of the same pid describe the same process (allocation-free {@link processIdentity} equality). */
+export function sameProcess(a: ProcessInfo, b: ProcessInfo): boolean {
+  if (a.startTime !== undefined || b.startTime !== undefined) return a.startTime === b.startTime;
+  return (a.path ?? a.name) === (b.path ?? b.name);
+}
+
 /**
  * Remembers the endpoints of the previous snapshot and turns each new snapshot into changes.
- * Holds no I/O and no clock: the time of a change is the snapshot's time.
+ * Holds no I/O and no clock: the time of a change is the snapshot's time. One map lives across
+ * polls and its entries are updated in place. Collectors that hand back the same (immutable) record
+ * object for an unchanged socket (the Linux netlink collector does) are recognised by identity, so a
+ * steady state builds no key and allocates nothing per endpoint.
  */
 export class EndpointTracker {
   #endpoints = new Map<string, TrackedEndpoint>();
-  #started = false;
+  /** The entry that last took each record object: the identity fast path. */
+  #byRecord = new WeakMap<SocketRecord, TrackedEndpoint>();
+  #generation = 0;
 
   /** Number of endpoints currently tracked. */
   get size(): number {
@@ -54,7 +67,7 @@ export class EndpointTracker {
 
   /** Whether a first snapshot has been observed. */
   get started(): boolean {
-    return this.#started;
+    return this.#generation > 0;
   }
 
   /**
@@ -62,64 +75,75 @@ export class EndpointTracker {
    * returns every endpoint as `opened` (the monitor writes those to PR-INITIAL, not PR-PORTS).
    */
   observe(snapshot: Snapshot): Change[] {
-    this.#started = true;
+    const generation = ++this.#generation;
     const time = snapshot.time;
-    const previous = this.#endpoints;
-    const current = new Map<string, TrackedEndpoint>();
+    const endpoints = this.#endpoints;
     const changes: Change[] = [];
     let ownerByEndpoint: Map<string, string> | undefined;
 
-    const released = new Set<string>();
     for (const socket of snapshot.sockets) {
+      const known = this.#byRecord.get(socket);
+      if (known && known.socket === socket && known.seen === generation - 1 && !known.remnant) {
+        const process = socket.pid === 0 ? undefined : snapshot.processes.get(socket.pid) ?? known.process;
+        if (!known.process || !process || sameProcess(known.process, process)) {
+          known.process = process;
+          known.seen = generation;
+          continue; // the very record of the previous poll: nothing changed
+        }
+      }
       const key = socketKey(socket);
-      let before = previous.get(key);
-      if (current.has(key)) continue; // the same endpoint listed twice (e.g. shared by fork): once is enough
-      if (before?.remnant) {
-        current.set(key, { ...before, socket });
+      let tracked = endpoints.get(key);
+      if (tracked?.seen === generation) continue; // the same endpoint listed twice (e.g. shared by fork)
+      if (tracked?.remnant) {
+        tracked.socket = socket;
+        tracked.seen = generation;
+        this.#byRecord.set(socket, tracked);
         continue;
       }
-      if (!before && socket.pid === 0) {
-        ownerByEndpoint ??= ownersOf(previous);
+      if (!tracked && socket.pid === 0) {
+        ownerByEndpoint ??= ownersOf(endpoints, generation - 1);
         const ownedKey = ownerByEndpoint.get(endpointKey(socket));
-        const owned = ownedKey === undefined ? undefined : previous.get(ownedKey);
-        if (owned && ownedKey !== undefined) {
-          released.add(ownedKey);
+        const owned = ownedKey === undefined ? undefined : endpoints.get(ownedKey);
+        if (owned && ownedKey !== undefined && owned.seen === generation - 1) {
           changes.push(closedChange(owned, time));
-          current.set(key, { socket, process: owned.process, firstSeen: owned.firstSeen, remnant: true });
+          endpoints.delete(ownedKey);
+          endpoints.set(key, {
+            socket,
+            process: owned.process,
+            firstSeen: owned.firstSeen,
+            seen: generation,
+            remnant: true,
+          });
           continue;
         }
       }
-      const process = socket.pid === 0 ? undefined : snapshot.processes.get(socket.pid) ?? before?.process;
-      if (
-        before && before.process && process && processIdentity(before.process) !== processIdentity(process)
-      ) {
+      const process = socket.pid === 0 ? undefined : snapshot.processes.get(socket.pid) ?? tracked?.process;
+      if (tracked?.process && process && !sameProcess(tracked.process, process)) {
         // the pid was reused by another process: the old endpoint closed, a new one opened
-        changes.push(closedChange(before, time));
-        before = undefined;
+        changes.push(closedChange(tracked, time));
+        tracked = undefined;
       }
-      if (!before) {
-        current.set(key, { socket, process, firstSeen: time });
+      if (!tracked) {
+        const entry = { socket, process, firstSeen: time, seen: generation };
+        endpoints.set(key, entry);
+        this.#byRecord.set(socket, entry);
         changes.push({ kind: "opened", time, socket, process, firstSeen: time });
         continue;
       }
-      current.set(key, { socket, process, firstSeen: before.firstSeen });
-      if (before.socket.state !== socket.state) {
-        changes.push({
-          kind: "changed",
-          time,
-          socket,
-          process,
-          firstSeen: before.firstSeen,
-          previousState: before.socket.state,
-        });
+      const previousState = tracked.socket.state;
+      tracked.socket = socket;
+      tracked.process = process;
+      tracked.seen = generation;
+      this.#byRecord.set(socket, tracked);
+      if (previousState !== socket.state) {
+        changes.push({ kind: "changed", time, socket, process, firstSeen: tracked.firstSeen, previousState });
       }
     }
-    for (const [key, before] of previous) {
-      if (!current.has(key) && !released.has(key) && !before.remnant) {
-        changes.push(closedChange(before, time));
-      }
-    }
-    this.#endpoints = current;
+    endpoints.forEach((tracked, key) => { // forEach: no [key, value] array per entry
+      if (tracked.seen === generation) return;
+      endpoints.delete(key);
+      if (!tracked.remnant) changes.push(closedChange(tracked, time));
+    });
     return changes;
   }
 }
@@ -135,11 +159,11 @@ function closedChange(tracked: TrackedEndpoint, time: number): Change {
   };
 }
 
-/** Endpoint key → the socket key of its owned (pid ≠ 0) entry in `endpoints`. */
-function ownersOf(endpoints: Map<string, TrackedEndpoint>): Map<string, string> {
+/** Endpoint key → the socket key of its owned (pid ≠ 0) entry last seen in `generation`. */
+function ownersOf(endpoints: Map<string, TrackedEndpoint>, generation: number): Map<string, string> {
   const owners = new Map<string, string>();
-  for (const [key, { socket, remnant }] of endpoints) {
-    if (socket.pid !== 0 && !remnant) owners.set(endpointKey(socket), key);
+  for (const [key, { socket, remnant, seen }] of endpoints) {
+    if (socket.pid !== 0 && !remnant && seen === generation) owners.set(endpointKey(socket), key);
   }
   return owners;
 }

@@ -120,3 +120,28 @@ Deno.test("UDP, IPv6 and a duplicate row listed twice", () => {
   assert.equal(c.length, 2);
   assert.equal(t.observe(snap(1, [udp6])).length, 1);
 });
+
+Deno.test("a collector that reuses record objects: identity fast path, then real changes still seen", () => {
+  const t = new EndpointTracker();
+  const a = { ...conn };
+  const b = { ...listener };
+  t.observe(snap(0, [a, b]));
+  assert.deepEqual(t.observe(snap(1, [a, b])), [], "the same objects: nothing changed");
+  const a2 = { ...a, state: "CLOSE_WAIT" as const };
+  const c = t.observe(snap(2, [a2, b]));
+  assert.deepEqual(c.map((x) => [x.kind, x.previousState, x.socket.state]), [[
+    "changed",
+    "ESTABLISHED",
+    "CLOSE_WAIT",
+  ]]);
+  assert.deepEqual(t.observe(snap(3, [a2, b])), []);
+  const gone = t.observe(snap(4, [b]));
+  assert.deepEqual(gone.map((x) => [x.kind, x.durationMs]), [["closed", 4]]);
+  const other: ProcessInfo = { pid: 100, name: "other", startTime: 99 };
+  const reused = t.observe(snap(5, [b], [other]));
+  assert.deepEqual(
+    reused.map((x) => [x.kind, x.process?.name]),
+    [["closed", "web"], ["opened", "other"]],
+    "pid reuse caught on the fast path too",
+  );
+});

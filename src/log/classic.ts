@@ -102,31 +102,48 @@ export function endpointText(address: string, port: number, family: number): str
   return family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-/** A `netstat -ano` style table of endpoints (PR-INITIAL's first section and `portreporter snapshot`). */
+/** The cells of one endpoint row of {@link endpointTable}. */
+function endpointCells(s: SocketRecord, processes: Map<number, ProcessInfo>, withOwner: boolean): string[] {
+  const local = endpointText(s.localAddress, s.localPort, s.family);
+  const remote = s.protocol === "udp" ? "*:*" : endpointText(s.remoteAddress, s.remotePort, s.family);
+  const state = s.protocol === "udp" ? "" : s.state === "LISTEN" ? "LISTENING" : (s.state ?? "");
+  const cells = [s.protocol.toUpperCase(), local, remote, state, String(s.pid)];
+  if (withOwner) {
+    const p = processes.get(s.pid);
+    cells.push(p?.name ?? (s.pid === 0 ? "-" : "unknown"), p?.user ?? "");
+  }
+  return cells;
+}
+
+/**
+ * A `netstat -ano` style table of endpoints (PR-INITIAL's first section and `portreporter snapshot`),
+ * one line at a time: two passes over the sockets (widths, then lines), never the whole table in memory.
+ */
+export function* endpointTableLines(
+  sockets: SocketRecord[],
+  processes: Map<number, ProcessInfo>,
+  withOwner = true,
+): Generator<string> {
+  const sorted = [...sockets].sort(compareSockets);
+  const head = ["Proto", "Local Address", "Foreign Address", "State", "PID"];
+  if (withOwner) head.push("Process", "User");
+  const widths = head.map((h) => h.length);
+  for (const s of sorted) {
+    endpointCells(s, processes, withOwner).forEach((c, i) => (widths[i] = Math.max(widths[i], c.length)));
+  }
+  const line = (r: string[]) =>
+    "  " + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
+  yield line(head) + "\n";
+  for (const s of sorted) yield line(endpointCells(s, processes, withOwner)) + "\n";
+}
+
+/** The whole {@link endpointTableLines} table as one string. */
 export function endpointTable(
   sockets: SocketRecord[],
   processes: Map<number, ProcessInfo>,
   withOwner = true,
 ): string {
-  const rows = [...sockets].sort(compareSockets).map((s) => {
-    const local = endpointText(s.localAddress, s.localPort, s.family);
-    const remote = s.protocol === "udp" ? "*:*" : endpointText(s.remoteAddress, s.remotePort, s.family);
-    const state = s.protocol === "udp" ? "" : s.state === "LISTEN" ? "LISTENING" : (s.state ?? "");
-    const cells = [s.protocol.toUpperCase(), local, remote, state, String(s.pid)];
-    if (withOwner) {
-      const p = processes.get(s.pid);
-      cells.push(p?.name ?? (s.pid === 0 ? "-" : "unknown"), p?.user ?? "");
-    }
-    return cells;
-  });
-  const head = ["Proto", "Local Address", "Foreign Address", "State", "PID"];
-  if (withOwner) head.push("Process", "User");
-  const all = [head, ...rows];
-  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  return all.map((r) =>
-    "  " + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()
-  )
-    .join("\n") + "\n";
+  return [...endpointTableLines(sockets, processes, withOwner)].join("");
 }
 
 /** Orders endpoints as netstat does: protocol, family, local address, local port, remote. */
@@ -179,18 +196,36 @@ export function processEntry(process: ProcessInfo, ports: SocketRecord[], logged
   return lines.join("\n") + "\n\n";
 }
 
-/** The body of PR-INITIAL: every endpoint, then every process that owns one, with its modules. */
-export function initialBody(sockets: SocketRecord[], processes: Map<number, ProcessInfo>): string {
+/**
+ * The body of PR-INITIAL: every endpoint, then every process that owns one, with its modules; yielded
+ * in pieces of about `chunkChars` characters so that a large first snapshot is never one huge string.
+ */
+export function* initialBody(
+  sockets: SocketRecord[],
+  processes: Map<number, ProcessInfo>,
+  chunkChars = 64 * 1024,
+): Generator<string> {
   const byPid = new Map<number, SocketRecord[]>();
   for (const s of sockets) {
     const list = byPid.get(s.pid);
     if (list) list.push(s);
     else byPid.set(s.pid, [s]);
   }
-  let text = `\nActive endpoints: ${sockets.length}\n\n${endpointTable(sockets, processes)}\n`;
-  text += `Processes: ${processes.size}\n\n`;
-  for (const pid of [...processes.keys()].sort((a, b) => a - b)) {
-    text += processEntry(processes.get(pid)!, byPid.get(pid) ?? []);
+  let chunk = `\nActive endpoints: ${sockets.length}\n\n`;
+  for (const line of endpointTableLines(sockets, processes)) {
+    chunk += line;
+    if (chunk.length >= chunkChars) {
+      yield chunk;
+      chunk = "";
+    }
   }
-  return text;
+  chunk += `\nProcesses: ${processes.size}\n\n`;
+  for (const pid of [...processes.keys()].sort((a, b) => a - b)) {
+    chunk += processEntry(processes.get(pid)!, byPid.get(pid) ?? []);
+    if (chunk.length >= chunkChars) {
+      yield chunk;
+      chunk = "";
+    }
+  }
+  yield chunk;
 }

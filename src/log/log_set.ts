@@ -228,9 +228,14 @@ export class LogSet {
         this.#create("PIDS", this.#classic(pidsHeader(start, this.#opts.host)));
         this.#create("EVENTS", new Uint8Array(0));
         if (reason === "start" && initial) {
-          const body = initialHeader(start, this.#opts.host) +
-            initialBody(initial.sockets, initial.processes);
-          this.#createFile("INITIAL", this.#classic(body)).handle.close();
+          const file = this.#createFile("INITIAL", this.#classic(initialHeader(start, this.#opts.host)));
+          try {
+            for (const chunk of initialBody(initial.sockets, initial.processes)) {
+              file.handle.write(this.#classic(chunk));
+            }
+          } finally {
+            file.handle.close();
+          }
         }
         break;
       } catch (e) {

@@ -5,6 +5,8 @@
 # Builds the lab on first use (test/windows/lab/setup.sh, about a minute; cached in
 # $PORTREPORTER_WINELAB, default /var/cache/portreporter-winelab), then runs
 #   wine deno.exe test -A --no-config --unstable-net test/windows/*_test.ts
+# then the eventlog trace check and the service test (test/windows/scm/run_in_lab.sh: the real service
+# under wine's services.exe, on a wineserver of its own)
 # in the chroot with this working tree bind-mounted at Z:\w\project. --no-config because the
 # project's deno.json excludes test/windows/ from `deno test`; the tests need no import map.
 # Exit code = the test result. Nothing is left running or mounted afterwards.
@@ -39,6 +41,10 @@ for t in "trace:eventlog:ReportEventW L\"portreporter eventlog trace: info\"" \
   if grep -qF "$t" "$trace"; then echo "ok: $t"; else echo "MISSING in wine's trace: $t" >&2; rc=1; fi
 done
 [ $rc = 0 ] || { echo "--- wine stderr of the trace run:" >&2; head -40 "$trace" >&2; }
+
+# The Windows service under wine's services.exe (its own wineserver; see scm/run_in_lab.sh)
+echo "== service test (scm/service_test.ts under services.exe)"
+bash "$HERE/lab/run.sh" -- 'bash test/windows/scm/run_in_lab.sh' || rc=1
 
 echo "== windows tests finished in $((SECONDS - t0))s with exit code $rc"
 exit $rc

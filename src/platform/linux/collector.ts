@@ -18,6 +18,7 @@ import {
 } from "../../model/types.ts";
 import { SockDiagClient } from "./netlink.ts";
 import { readProcNetTables } from "./procnet.ts";
+import { RecordCache } from "./record_cache.ts";
 import { SocketOwnerMap, type SocketOwnerMapOptions } from "./owners.ts";
 import { ProcessInfoReader } from "./process.ts";
 import { readLinuxHostInfo } from "./host.ts";
@@ -41,8 +42,11 @@ export interface LinuxCollectorOptions {
 
 /** What the collector needs from a netlink sock_diag client ({@link SockDiagClient}); a seam for tests. */
 export interface SocketTableDumper {
-  /** Appends every TCP and UDP socket (pid 0) to `rows`; throws on failure. */
-  dumpAll(rows: SocketRecord[]): SocketRecord[];
+  /**
+   * Appends every TCP and UDP socket to `rows` (pid 0, or a reused record from `cache`); throws on
+   * failure.
+   */
+  dumpAll(rows: SocketRecord[], cache?: RecordCache): SocketRecord[];
   /** Releases the client. */
   close(): void;
 }
@@ -81,12 +85,14 @@ export function createLinuxCollector(
   const openNetlink = options.openNetlink ?? (() => new SockDiagClient());
   let netlink: SocketTableDumper | undefined;
   let hostInfo: HostInfo | undefined;
+  const recordCache = new RecordCache();
 
   function readSockets(warnings: WarningCounts): SocketRecord[] {
     if (activeSource === "netlink") {
       try {
         netlink ??= openNetlink();
-        return netlink.dumpAll([]);
+        recordCache.beginPoll();
+        return netlink.dumpAll([], recordCache);
       } catch (error) {
         if (requested === "netlink") throw error;
         netlink?.close();
@@ -111,6 +117,7 @@ export function createLinuxCollector(
         const warnings: WarningCounts = {};
         const sockets = readSockets(warnings);
         owners.assignOwners(sockets, warnings);
+        if (activeSource === "netlink") recordCache.settleOwners(sockets);
         const processMap = new Map<number, ProcessInfo>();
         for (const socket of sockets) {
           const pid = socket.pid;

@@ -38,8 +38,13 @@ async function openLoopbackSockets() {
   return { expected, close: () => resources.forEach((r) => r.close()) };
 }
 
-function ownRows(snapshot: Snapshot): SocketRecord[] {
-  return snapshot.sockets.filter((s) => s.pid === Deno.pid);
+/**
+ * This process's rows among the sockets the test opened. (`deno test --parallel` runs other test
+ * files in the same process, so "owned by Deno.pid" alone would also match their servers.)
+ */
+function ownRows(snapshot: Snapshot, held: { expected: { localPort: number }[] }): SocketRecord[] {
+  const ports = new Set(held.expected.map((e) => e.localPort));
+  return snapshot.sockets.filter((s) => s.pid === Deno.pid && ports.has(s.localPort));
 }
 
 Deno.test("live: both sources find every socket of this process, with the same rows and process details", async () => {
@@ -52,7 +57,7 @@ Deno.test("live: both sources find every socket of this process, with the same r
         const snapshot = await collector.collect();
         assert.equal(collector.activeSource, source);
         assert.equal(snapshot.time, 1234);
-        const own = ownRows(snapshot);
+        const own = ownRows(snapshot, held);
         for (const want of held.expected) {
           const found = own.filter((s) =>
             s.protocol === want.protocol && s.family === want.family &&
@@ -96,7 +101,7 @@ Deno.test("live: both sources find every socket of this process, with the same r
         // A second poll: same rows, the process details come from the cache.
         const scansBefore = collector.owners.stats.fdDirectoryScans;
         const again = await collector.collect();
-        assert.deepEqual(rowLines(ownRows(again)), collected[source]);
+        assert.deepEqual(rowLines(ownRows(again, held)), collected[source]);
         assert.equal(again.processes.get(Deno.pid), me);
         assert.equal(collector.processes.stats.detailReads, snapshot.processes.size);
         assert.ok(
@@ -124,7 +129,7 @@ Deno.test("collector: auto falls back to /proc when netlink fails; netlink-only 
     const first = await auto.collect();
     assert.equal(auto.activeSource, "proc");
     assert.equal(first.warnings[WARNING_NETLINK_FALLBACK], 1);
-    assert.ok(ownRows(first).some((s) => s.localPort === port(listener.addr) && s.state === "LISTEN"));
+    assert.ok(first.sockets.filter((s) => s.pid === Deno.pid).some((s) => s.localPort === port(listener.addr) && s.state === "LISTEN"));
     const second = await auto.collect();
     assert.equal(second.warnings[WARNING_NETLINK_FALLBACK], undefined); // counted once, when it happened
     auto.close();

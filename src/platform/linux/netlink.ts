@@ -17,6 +17,7 @@
  */
 
 import type { AddressFamily, Protocol, SocketRecord } from "../../model/types.ts";
+import type { RecordCache } from "./record_cache.ts";
 import { OsCallError } from "../../errors.ts";
 import { type LibcLibrary, openLibc } from "./ffi_libc.ts";
 import { ipv4Text, ipv6Text } from "./address.ts";
@@ -139,6 +140,7 @@ export function decodeNetlinkChunk(
   length: number,
   protocol: Protocol,
   rows: SocketRecord[],
+  cache?: RecordCache,
 ): number {
   let offset = 0;
   while (offset + NLMSG_HDRLEN <= length) {
@@ -150,7 +152,9 @@ export function decodeNetlinkChunk(
     const payload = offset + NLMSG_HDRLEN;
     if (type === SOCK_DIAG_BY_FAMILY) {
       if (messageLength - NLMSG_HDRLEN >= INET_DIAG_MSG_SIZE) {
-        rows.push(decodeInetDiagMsg(view, payload, protocol));
+        rows.push(
+          cache ? decodeOrReuse(view, payload, protocol, cache) : decodeInetDiagMsg(view, payload, protocol),
+        );
       }
     } else if (type === NLMSG_DONE) {
       const status = messageLength - NLMSG_HDRLEN >= 4 ? view.getInt32(payload, true) : 0;
@@ -198,6 +202,26 @@ function decodeInetDiagMsg(view: DataView, at: number, protocol: Protocol): Sock
     if (scopeId !== 0) row.scopeId = scopeId;
   }
   return row;
+}
+
+/** Returns the cached record when the message's raw fields are unchanged, else decodes and caches it. */
+function decodeOrReuse(view: DataView, at: number, protocol: Protocol, cache: RecordCache): SocketRecord {
+  const inode = view.getUint32(at + IDIAG_INODE_OFFSET, true);
+  if (inode === 0) return decodeInetDiagMsg(view, at, protocol); // TIME_WAIT etc.: no identity to key on
+  const raw = cache.raw;
+  raw[0] = view.getUint8(at + IDIAG_STATE_OFFSET) | (view.getUint8(at + IDIAG_FAMILY_OFFSET) << 8);
+  raw[1] = view.getUint16(at + IDIAG_SPORT_OFFSET, false);
+  raw[2] = view.getUint16(at + IDIAG_DPORT_OFFSET, false);
+  raw[3] = view.getUint32(at + IDIAG_IF_OFFSET, true);
+  for (let i = 0; i < 4; i++) {
+    raw[4 + i] = view.getUint32(at + IDIAG_SRC_OFFSET + 4 * i, true);
+    raw[8 + i] = view.getUint32(at + IDIAG_DST_OFFSET + 4 * i, true);
+  }
+  const previous = cache.lookup(inode);
+  if (previous) return previous;
+  const record = decodeInetDiagMsg(view, at, protocol);
+  cache.store(inode, record);
+  return record;
 }
 
 function readIpv6(view: DataView, at: number): string {
@@ -349,15 +373,23 @@ export class SockDiagClient {
     }
   }
 
-  /** Dumps one table, appending its records (pid 0) to `rows`. */
-  dumpTable(protocol: Protocol, family: AddressFamily, rows: SocketRecord[]): SocketRecord[] {
-    this.#dump(protocol, family, (view, length) => decodeNetlinkChunk(view, length, protocol, rows));
+  /**
+   * Dumps one table, appending its records to `rows` (pid 0, or — when a `cache` is given and the
+   * socket is unchanged — the previous poll's record, with its pid).
+   */
+  dumpTable(
+    protocol: Protocol,
+    family: AddressFamily,
+    rows: SocketRecord[],
+    cache?: RecordCache,
+  ): SocketRecord[] {
+    this.#dump(protocol, family, (view, length) => decodeNetlinkChunk(view, length, protocol, rows, cache));
     return rows;
   }
 
-  /** Dumps tcp4, tcp6, udp4 and udp6, appending every record (pid 0) to `rows`. */
-  dumpAll(rows: SocketRecord[] = []): SocketRecord[] {
-    for (const table of SOCK_DIAG_TABLES) this.dumpTable(table.protocol, table.family, rows);
+  /** Dumps tcp4, tcp6, udp4 and udp6, appending every record to `rows` (see {@link dumpTable}). */
+  dumpAll(rows: SocketRecord[] = [], cache?: RecordCache): SocketRecord[] {
+    for (const table of SOCK_DIAG_TABLES) this.dumpTable(table.protocol, table.family, rows, cache);
     return rows;
   }
 

@@ -3,10 +3,14 @@
  * hosted services, read through kernel32 / advapi32 and cached per (pid, start time), so that the
  * expensive parts (modules, token, image path) are read once per process, never every poll.
  *
- * Per poll it costs one toolhelp process walk (pid → parent, exe name), one
- * OpenProcess + GetProcessTimes per socket-owning pid (the start time tells a reused pid from the
- * process cached under it), and a services enumeration when a new process appears or the last one
- * is older than a minute.
+ * Per poll, in the steady state, it costs one OpenProcess + GetProcessTimes per socket-owning pid
+ * (the start time tells a reused pid from the process cached under it) and nothing else. The
+ * toolhelp process walk (pid → parent, exe name; about 1.6 ms under wine, more than everything
+ * else here) is taken only when a pid is not cached or its start time changed, and at least once
+ * a minute (it also evicts the cache entries of exited processes). A pid that cannot be opened
+ * (pid 4, access denied) keeps its record, without a walk, for as long as it owns sockets in
+ * consecutive reads. A services enumeration runs when a new process appears or the last one is
+ * older than a minute.
  *
  * Failures never throw: pid 0 (System Idle Process), pid 4 (System), a process that exited, or
  * one we may not open give a ProcessInfo with `partial` set and a counted warning.
@@ -78,6 +82,8 @@ export interface ProcessDetailsResult {
 export interface ProcessDetailsOptions {
   /** Re-enumerate services at least this often even with no new process (default 60 000 ms). */
   servicesMaxAgeMs?: number;
+  /** Take the process walk at least this often even when every pid is cached (default 60 000 ms). */
+  walkMaxAgeMs?: number;
   /** Source of "now" for the services refresh (default `Date.now`). */
   now?: () => number;
 }
@@ -204,20 +210,37 @@ function fmtErr(code: number): string {
   return `error ${code}`;
 }
 
+/** The record of a pid that could not be opened, kept while the pid owns sockets in consecutive reads. */
+interface UnopenedEntry {
+  info: ProcessInfo;
+  warning: ProcessWarning;
+  exeName: string;
+  parentPid: number;
+}
+
+const NO_WALK: Map<number, ProcessEntry> = new Map();
+
 /** Reads and caches process details; one instance per collector. */
 export class ProcessDetails {
   readonly #cache = new Map<number, { startTime: number; info: ProcessInfo }>();
+  readonly #unopened = new Map<number, UnopenedEntry>();
   readonly #users = new Map<string, string>();
   readonly #servicesMaxAgeMs: number;
+  readonly #walkMaxAgeMs: number;
   readonly #now: () => number;
   #scm: Deno.PointerValue = null;
   #services = new Map<number, string[]>();
   #servicesAt = -Infinity;
+  #walkAt = -Infinity;
+  #previous = new Set<number>();
   #imageBuf = new Uint16Array(32768);
+  readonly #times = new BigUint64Array(4);
+  readonly #timeViews = [0, 1, 2, 3].map((i) => this.#times.subarray(i, i + 1));
 
-  /** An empty cache; the SCM is opened on first use. @param options services refresh age and clock. */
+  /** An empty cache; the SCM is opened on first use. @param options services and walk refresh ages, clock. */
   constructor(options: ProcessDetailsOptions = {}) {
     this.#servicesMaxAgeMs = options.servicesMaxAgeMs ?? 60_000;
+    this.#walkMaxAgeMs = options.walkMaxAgeMs ?? 60_000;
     this.#now = options.now ?? Date.now;
   }
 
@@ -230,22 +253,41 @@ export class ProcessDetails {
   read(pids: Iterable<number>): ProcessDetailsResult {
     const warnings: Record<string, number> = {};
     const warn = (k: ProcessWarning) => (warnings[k] = (warnings[k] ?? 0) + 1);
-    const walk = walkProcesses();
-    const processes = new Map<number, ProcessInfo>();
-    let fresh = false;
-    for (const pid of new Set(pids)) {
-      const r = this.#readOne(pid, walk, warn);
-      processes.set(pid, r.info);
-      fresh ||= r.fresh;
+    const order = [...new Set(pids)];
+    const found = new Map<number, ProcessInfo>();
+    const misses: number[] = [];
+    // the cheap path: a cached process whose start time still matches is the same process
+    for (const pid of order) {
+      const info = pid === 0 ? this.#readOne(0, NO_WALK, warn).info : this.#reuse(pid, warn);
+      if (info) found.set(pid, info);
+      else misses.push(pid);
     }
-    // forget processes that are gone (a later process under the same pid has another start time)
-    for (const pid of this.#cache.keys()) if (!walk.has(pid)) this.#cache.delete(pid);
-    if (fresh || this.#now() - this.#servicesAt >= this.#servicesMaxAgeMs) {
+    let fresh = false;
+    const now = this.#now();
+    if (misses.length > 0 || now - this.#walkAt >= this.#walkMaxAgeMs) {
+      const walk = walkProcesses();
+      this.#walkAt = now;
+      for (const [pid, u] of this.#unopened) {
+        const e = walk.get(pid);
+        if (!e || e.exeName !== u.exeName || e.parentPid !== u.parentPid) this.#unopened.delete(pid);
+      }
+      for (const pid of misses) {
+        const r = this.#readOne(pid, walk, warn);
+        found.set(pid, r.info);
+        fresh ||= r.fresh;
+      }
+      // forget processes that are gone (a later process under the same pid has another start time)
+      for (const pid of this.#cache.keys()) if (!walk.has(pid)) this.#cache.delete(pid);
+    }
+    this.#previous = new Set(order);
+    if (fresh || now - this.#servicesAt >= this.#servicesMaxAgeMs) {
       if (!this.#refreshServices()) warn("services-unreadable");
     }
-    for (const info of processes.values()) {
-      if (info.pid === 0) continue;
-      info.services = this.#services.get(info.pid) ?? [];
+    const processes = new Map<number, ProcessInfo>();
+    for (const pid of order) {
+      const info = found.get(pid)!;
+      if (pid !== 0) info.services = this.#services.get(pid) ?? [];
+      processes.set(pid, info);
     }
     return { processes, warnings };
   }
@@ -255,6 +297,8 @@ export class ProcessDetails {
     if (this.#scm) advapi32().CloseServiceHandle(this.#scm);
     this.#scm = null;
     this.#cache.clear();
+    this.#unopened.clear();
+    this.#previous.clear();
   }
 
   #refreshServices(): boolean {
@@ -267,6 +311,39 @@ export class ProcessDetails {
     return true;
   }
 
+  /**
+   * The start time of an open process handle (ms since the epoch), if GetProcessTimes answers;
+   * with `live`, undefined also for a process that has exited (a handle can outlive it).
+   */
+  #startTime(h: Deno.PointerValue, live = false): number | undefined {
+    const [c, e, k, u] = this.#timeViews;
+    if (!kernel32().GetProcessTimes(h, c, e, k, u)) return undefined;
+    if (live && this.#times[1] !== 0n) return undefined;
+    return fileTimeToUnixMs(this.#times[0]);
+  }
+
+  /**
+   * The record of `pid` without a process walk, or undefined when it needs one: cached, still
+   * running and the same start time, or not openable and already a socket owner in the previous read.
+   */
+  #reuse(pid: number, warn: (k: ProcessWarning) => void): ProcessInfo | undefined {
+    const u = this.#unopened.get(pid);
+    if (u && this.#previous.has(pid)) {
+      warn(u.warning);
+      return u.info;
+    }
+    const cached = this.#cache.get(pid);
+    if (!cached) return undefined;
+    const K = kernel32();
+    const h = K.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
+    if (!h) return undefined;
+    try {
+      return this.#startTime(h, true) === cached.startTime ? cached.info : undefined;
+    } finally {
+      K.CloseHandle(h);
+    }
+  }
+
   #readOne(
     pid: number,
     walk: Map<number, ProcessEntry>,
@@ -274,6 +351,7 @@ export class ProcessDetails {
   ): { info: ProcessInfo; fresh: boolean } {
     const K = kernel32();
     const entry = walk.get(pid);
+    this.#unopened.delete(pid);
     if (pid === 0) {
       warn("process-idle");
       return {
@@ -290,27 +368,28 @@ export class ProcessDetails {
         const parent = walk.get(entry.parentPid);
         if (parent && entry.parentPid !== 0) info.parentName = parent.exeName;
       }
+      let warning: ProcessWarning;
       if (pid === 4) {
-        warn("process-system");
+        warning = "process-system";
         info.partial = `pid 4: the System process (OpenProcess: ${fmtErr(err)})`;
       } else if (!entry) {
-        warn("process-vanished");
+        warning = "process-vanished";
         info.partial = `process exited before its details were read (OpenProcess: ${fmtErr(err)})`;
       } else if (err === ERROR_ACCESS_DENIED) {
-        warn("process-access-denied");
+        warning = "process-access-denied";
         info.partial = `access denied: OpenProcess(${pid})`;
       } else {
-        warn("process-open-failed");
+        warning = "process-open-failed";
         info.partial = `OpenProcess(${pid}): ${fmtErr(err)}`;
+      }
+      warn(warning);
+      if (entry) {
+        this.#unopened.set(pid, { info, warning, exeName: entry.exeName, parentPid: entry.parentPid });
       }
       return { info, fresh: false };
     }
     try {
-      const t = new BigUint64Array(4);
-      const startTime =
-        K.GetProcessTimes(h, t.subarray(0, 1), t.subarray(1, 2), t.subarray(2, 3), t.subarray(3, 4))
-          ? fileTimeToUnixMs(t[0])
-          : undefined;
+      const startTime = this.#startTime(h);
       const cached = this.#cache.get(pid);
       if (cached && startTime !== undefined && cached.startTime === startTime) {
         return { info: cached.info, fresh: false };

@@ -38,6 +38,21 @@ const SYMBOLS = {
     parameters: ["pointer", "buffer", "buffer", "u32", "buffer", "buffer", "buffer"],
     result: "i32",
   },
+  /**
+   * BOOL StartServiceCtrlDispatcherW(const SERVICE_TABLE_ENTRYW *lpServiceStartTable). Blocks until every
+   * service of the process has stopped, so it is `nonblocking` (it runs on a worker thread and the JS
+   * thread stays free to run ServiceMain and HandlerEx, which the SCM calls from its own threads).
+   * GetLastError cannot be read after it: the call ran on another thread.
+   */
+  StartServiceCtrlDispatcherW: { parameters: ["buffer"], result: "i32", nonblocking: true },
+  /** SERVICE_STATUS_HANDLE RegisterServiceCtrlHandlerExW(LPCWSTR lpServiceName, LPHANDLER_FUNCTION_EX lpHandlerProc, LPVOID lpContext). */
+  RegisterServiceCtrlHandlerExW: { parameters: ["buffer", "function", "pointer"], result: "pointer" },
+  /**
+   * BOOL SetServiceStatus(SERVICE_STATUS_HANDLE hServiceStatus, LPSERVICE_STATUS lpServiceStatus).
+   * `nonblocking`: wine's SetServiceStatus(SERVICE_STOPPED) takes the lock its control dispatcher holds
+   * while it waits for our HandlerEx to run on the JS thread, so a synchronous call could deadlock.
+   */
+  SetServiceStatus: { parameters: ["pointer", "buffer"], result: "i32", nonblocking: true },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The symbols of advapi32.dll as Deno sees them. */
