@@ -9,7 +9,13 @@
  * - our poll: the Linux collector (tables + owners + process details) + the diff + formatting of the
  *   resulting changes (PR-PORTS lines and JSONL records), exactly what the monitor does per poll.
  * Printed: medians, the ratios poll/ss and poll/floor, the first (cold) poll, and the RSS.
- * Then the writer: change events per second through the real log set to disk.
+ * Then the writer: change events per second through the real log set to disk; the real monitor's CPU
+ * at 100 ms and 1 s intervals with 1 000 steady sockets; a soak of 1 000 000 change events through a
+ * synthetic collector (RSS and heap at start and end); detection of connections that live 250 ms at a
+ * 100 ms interval; and, when the Windows lab is there (root), the Windows snapshot against C.
+ *
+ * Environment: `BENCH_CPU_SECONDS` (default 60), `BENCH_SOAK_EVENTS` (default 1000000),
+ * `BENCH_WINDOWS=0` to skip the Windows lab part.
  *
  * @module
  */
@@ -24,6 +30,7 @@ import { eventRecord } from "../src/log/jsonl.ts";
 import { LogSet } from "../src/log/log_set.ts";
 import type { Change, ProcessInfo, SocketRecord } from "../src/model/types.ts";
 import { runtimeFlags } from "../test/helpers.ts";
+import { detection, monitorCpu, soak } from "./sections.ts";
 
 const REPEAT = 15;
 const counts = Deno.args.length ? Deno.args.map(Number) : [1000, 5000, 20000];
@@ -227,3 +234,65 @@ try {
   await Deno.remove(dir, { recursive: true });
 }
 console.log(`RSS at end: ${mb(Deno.memoryUsage().rss)} MB, heap used ${mb(Deno.memoryUsage().heapUsed)} MB`);
+
+// CPU of the real monitor with about 1 000 steady sockets.
+const cpuSeconds = Number(Deno.env.get("BENCH_CPU_SECONDS") ?? 60);
+{
+  const release = await holdSockets(1000);
+  try {
+    console.log("");
+    for (const [interval, target] of [[100, 5], [1000, 0.5]]) {
+      const cpu = await monitorCpu(interval, cpuSeconds);
+      console.log(
+        `cpu: portreporter run --interval ${interval} with 1000 sockets: ${
+          cpu.toFixed(2)
+        } % of one core over ${cpuSeconds} s ` +
+          `(target ≤ ${target} %: ${cpu <= target ? "met" : "NOT met"})`,
+      );
+    }
+  } finally {
+    await release();
+  }
+}
+
+// Memory soak with a synthetic collector.
+{
+  const total = Number(Deno.env.get("BENCH_SOAK_EVENTS") ?? 1_000_000);
+  const r = await soak(total);
+  console.log(
+    `soak: ${r.events} change events through the monitor loop and log set in ${r.seconds.toFixed(1)} s ` +
+      `(${r.sets} sets); RSS ${r.memory.start[0]} → ${r.memory.end[0]} MB, heap ${r.memory.start[1]} → ${
+        r.memory.end[1]
+      } MB`,
+  );
+}
+
+// Detection of short-lived connections.
+{
+  const r = await detection(100, 250, 100);
+  console.log(
+    `detection: ${r.count} connections living 250 ms, monitor at 100 ms: ${r.opened}/${r.count} opened and ` +
+      `${r.closed}/${r.count} closed events in PR-EVENTS (${((r.opened / r.count) * 100).toFixed(0)} %)`,
+  );
+}
+
+// The Windows part runs in the wine lab (root, lab built by test/windows/lab/setup.sh).
+if (Deno.env.get("BENCH_WINDOWS") !== "0") {
+  const lab = Deno.env.get("PORTREPORTER_WINELAB") ?? "/var/cache/portreporter-winelab";
+  let ready = false;
+  try {
+    ready = Deno.uid() === 0 && Deno.statSync(join(lab, ".ready")).isFile;
+  } catch { /* no lab */ }
+  console.log("");
+  if (!ready) {
+    console.log(`windows: skipped (needs root and the wine lab at ${lab}; see test/windows/lab/setup.sh)`);
+  } else {
+    const out = await new Deno.Command("bash", {
+      args: [join(here, "windows", "run.sh")],
+      stdout: "inherit",
+      stderr: "inherit",
+    })
+      .output();
+    if (!out.success) console.log("windows: the lab benchmark failed");
+  }
+}

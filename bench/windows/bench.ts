@@ -20,8 +20,8 @@
  * - details only: `ProcessDetails.read()` for the pids of the last snapshot (for the breakdown);
  * - C: `tables.exe --serve`, asked for B iterations of its four calls (timed inside it with
  *   QueryPerformanceCounter, so the pipe round trip is not counted).
- * Prints medians and p95s, the ratios ours/C and tables-only/C, the row counts, and one
- * `RESULT {json}` line.
+ * Prints medians, p95s and minima, the ratios ours/C and tables-only/C, the row counts, and one
+ * `RESULT {json}` line. `PR_BENCH_DEBUG=1` traces the progress on stderr.
  *
  * @module
  */
@@ -93,7 +93,7 @@ class Lines {
 }
 
 function option(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(name);
+  const i = Deno.args.lastIndexOf(name); // the last one wins: run.sh passes a default first
   return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
 }
 
@@ -132,21 +132,18 @@ if (import.meta.main) {
     } ms)`,
   );
 
-  // 2. the C program, serving iterations on demand
-  const native = new Deno.Command(exe, {
-    args: ["--serve"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  })
-    .spawn();
-  const nativeIn = native.stdin.getWriter();
-  const nativeOut = new Lines(native.stdout);
-  trace("tables.exe spawned");
-  await nativeOut.next("READY", "tables.exe");
-  trace("tables.exe ready");
-
+  let native: Deno.ChildProcess | undefined;
+  let nativeIn: WritableStreamDefaultWriter<Uint8Array> | undefined;
   try {
+    // 2. the C program, serving iterations on demand
+    native = new Deno.Command(exe, { args: ["--serve"], stdin: "piped", stdout: "piped", stderr: "inherit" })
+      .spawn();
+    const toNative = nativeIn = native.stdin.getWriter();
+    const nativeOut = new Lines(native.stdout);
+    trace("tables.exe spawned");
+    await nativeOut.next("READY", "tables.exe");
+    trace("tables.exe ready");
+
     // 3. warm-up: the first snapshot reads every owner's details; later ones hit the cache
     const collector = createWindowsCollector();
     t0 = performance.now();
@@ -197,7 +194,7 @@ if (import.meta.main) {
         return Promise.resolve();
       }],
       ["c", async () => {
-        await nativeIn.write(enc.encode(`${block}\n`));
+        await toNative.write(enc.encode(`${block}\n`));
         const line = parseTablesLine(await nativeOut.next("TABLES", "tables.exe"));
         samples.c.push(...line.ms);
         cRows = line.rows;
@@ -269,9 +266,9 @@ if (import.meta.main) {
     details.close();
     if (strict && !met) Deno.exitCode = 1;
   } finally {
-    await nativeIn.write(enc.encode("q\n")).catch(() => {});
-    await nativeIn.close().catch(() => {});
+    await nativeIn?.write(enc.encode("q\n")).catch(() => {});
+    await nativeIn?.close().catch(() => {});
     await holderIn.close().catch(() => {});
-    await Promise.all([native.status, holder.status]);
+    await Promise.all([native?.status, holder.status]);
   }
 }

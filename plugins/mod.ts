@@ -1,0 +1,45 @@
+/**
+ * The registry of built-in plugins: every plugin compiled into portreporter, by id. A config file enables one
+ * with `{"name": "<id>", "options": {...}}`. Listed statically so that `deno compile` embeds them all.
+ *
+ * To add a built-in: create `plugins/<id>/` with `mod.ts` (default-exports the factory), `README.md` and
+ * `mod_test.ts`, and add one line below (`plugins/conformance_test.ts` checks all of this).
+ *
+ * @module
+ */
+
+import type { PluginFactory } from "../src/plugin/api.ts";
+import exec from "./exec/mod.ts";
+import eventlog from "./eventlog/mod.ts";
+import filter from "./filter/mod.ts";
+import newListener from "./new-listener/mod.ts";
+import webhook from "./webhook/mod.ts";
+
+/** One built-in plugin. */
+export interface BuiltinPlugin {
+  /** The id a config file names it by; also its folder name under `plugins/`. */
+  readonly id: string;
+  /** One line saying what it does (for `--help`-style listings). */
+  readonly summary: string;
+  /** The factory its `mod.ts` default-exports. */
+  readonly factory: PluginFactory;
+}
+
+const list: BuiltinPlugin[] = [
+  {
+    id: "filter",
+    summary: "keep or drop changes by protocol, ports, addresses/CIDR, process, user, state, loopback",
+    factory: filter,
+  },
+  {
+    id: "new-listener",
+    summary: "alert when a process starts listening and is not on the allowlist",
+    factory: newListener,
+  },
+  { id: "webhook", summary: "POST alerts as JSON to a URL (queued, retried with backoff)", factory: webhook },
+  { id: "exec", summary: "run a command with each alert as JSON on stdin (with a timeout)", factory: exec },
+  { id: "eventlog", summary: "write alerts to the Windows Application event log", factory: eventlog },
+];
+
+/** Built-in plugins by id, in the order above. */
+export const builtinPlugins: ReadonlyMap<string, BuiltinPlugin> = new Map(list.map((p) => [p.id, p]));

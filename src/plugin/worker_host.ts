@@ -1,0 +1,246 @@
+/**
+ * Runs one user plugin file inside a Worker with narrow permissions, and talks to it over `postMessage`.
+ *
+ * The Worker's entry module is a `data:` URL built from the source text of {@link workerBootstrap} and the
+ * self-contained helpers of `hooks.ts`, so nothing has to be embedded or read from disk for it (works the same
+ * in `deno run` and in a `deno compile` binary). The bootstrap then imports the plugin from its real absolute
+ * `file://` URL, which is why the Worker needs read permission on the plugin file.
+ *
+ * The host never waits for the Worker without a bound: every request goes through the pipeline's timeout,
+ * after which {@link WorkerRunner.kill} terminates the isolate (this stops even `while (true) {}`).
+ *
+ * @module
+ */
+
+import { checkPlugin, describeError, processBatch } from "./hooks.ts";
+import type { AlertRequest } from "./api.ts";
+import { PLUGIN_API_VERSION } from "./api.ts";
+
+/** Per-worker permissions as `new Worker(..., { deno: { permissions } })` takes them. */
+export interface WorkerPermissions {
+  /** Files and directories the plugin may read (always includes the plugin file itself). */
+  read: string[] | false;
+  /** Files and directories the plugin may write. */
+  write: string[] | false;
+  /** Hosts (`host` or `host:port`) the plugin may connect to. */
+  net: string[] | false;
+  /** Environment variables the plugin may read. */
+  env: string[] | false;
+  /** Programs the plugin may run. */
+  run: string[] | false;
+  /** Never granted. */
+  ffi: false;
+  /** Never granted. */
+  sys: false;
+  /** Never granted (no remote modules). */
+  import: false;
+}
+
+/** Messages the bootstrap sends that are not answers to a request. */
+type WorkerEvent =
+  | { type: "alert"; alert: AlertRequest }
+  | { type: "log"; line: string };
+
+/** Answer to request `seq`. */
+type WorkerReply = { seq: number; ok: true; result: unknown } | { seq: number; ok: false; error: string };
+
+interface Helpers {
+  processBatch: typeof processBatch;
+  describeError: typeof describeError;
+  checkPlugin: typeof checkPlugin;
+  apiVersion: number;
+}
+
+/**
+ * The Worker's main program. Self-contained: it is turned into source text and receives its helpers as an
+ * argument. Requests: `load` (import + factory), `init`, `batch` (filter + enrich), `onChanges`, `onAlerts`,
+ * `close`; each is answered with `{seq, ok, result | error}`. Alerts and log lines are pushed as events.
+ */
+function workerBootstrap(h: Helpers): void {
+  interface Scope {
+    postMessage(message: unknown): void;
+    addEventListener(
+      type: string,
+      listener: (e: Event & { error?: unknown; reason?: unknown }) => void,
+    ): void;
+    onmessage: ((e: MessageEvent) => void) | null;
+  }
+  const scope = globalThis as unknown as Scope;
+  // deno-lint-ignore no-explicit-any
+  let plugin: any = undefined;
+  // deno-lint-ignore no-explicit-any
+  let ctx: any = undefined;
+  const post = (message: unknown) => {
+    try {
+      scope.postMessage(message);
+    } catch (err) {
+      scope.postMessage({ type: "log", line: `could not pass a value to the host: ${h.describeError(err)}` });
+    }
+  };
+  scope.addEventListener("error", (e) => {
+    e.preventDefault();
+    post({ type: "log", line: `uncaught error: ${h.describeError(e.error ?? (e as ErrorEvent).message)}` });
+  });
+  scope.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    post({ type: "log", line: `unhandled rejection: ${h.describeError(e.reason)}` });
+  });
+  const fail = (prefix: string, err: unknown): never => {
+    throw new Error(`${prefix}${h.describeError(err)}`);
+  };
+  scope.onmessage = async (e: MessageEvent) => {
+    const msg = e.data as { seq: number; op: string; [k: string]: unknown };
+    try {
+      let result: unknown = undefined;
+      if (msg.op === "load") {
+        // deno-lint-ignore no-explicit-any
+        let mod: any;
+        try {
+          mod = await import(msg.url as string);
+        } catch (err) {
+          fail("cannot load: ", err);
+        }
+        if (mod.default === undefined) {
+          throw new Error(
+            "has no default export (it must default-export a factory taking the plugin's options)",
+          );
+        }
+        if (typeof mod.default !== "function") {
+          throw new Error(
+            "default export is not a function (it must be a factory taking the plugin's options)",
+          );
+        }
+        let p: unknown;
+        try {
+          p = await mod.default(msg.options);
+        } catch (err) {
+          fail("rejected its options: ", err);
+        }
+        const problem = h.checkPlugin(p, h.apiVersion);
+        if (problem) throw new Error(problem);
+        plugin = p;
+        const hooks = ["init", "filter", "enrich", "onChanges", "onAlerts", "close"].filter((k) =>
+          typeof plugin[k] === "function"
+        );
+        result = { id: plugin.id, hooks };
+      } else if (msg.op === "init") {
+        const options = msg.options;
+        ctx = Object.freeze({
+          id: msg.id,
+          options,
+          log: (line: unknown) => post({ type: "log", line: String(line) }),
+          alert: (alert: unknown) => post({ type: "alert", alert }),
+          now: () => Date.now(),
+        });
+        if (plugin.init) {
+          try {
+            await plugin.init(options, ctx);
+          } catch (err) {
+            fail("init failed: ", err);
+          }
+        }
+      } else if (msg.op === "batch") {
+        result = await h.processBatch(plugin, msg.changes as unknown[], h.describeError);
+      } else if (msg.op === "onChanges") {
+        await plugin.onChanges(msg.changes, ctx);
+      } else if (msg.op === "onAlerts") {
+        await plugin.onAlerts(msg.alerts);
+      } else if (msg.op === "close") {
+        if (plugin?.close) await plugin.close();
+      }
+      post({ seq: msg.seq, ok: true, result });
+    } catch (err) {
+      post({ seq: msg.seq, ok: false, error: err instanceof Error ? err.message : h.describeError(err) });
+    }
+  };
+}
+
+/** The Worker entry module as a `data:` URL (built once). */
+export const BOOTSTRAP_URL: string = "data:text/javascript;charset=utf-8," + encodeURIComponent(
+  `(${workerBootstrap.toString()})({processBatch: ${processBatch.toString()}, describeError: ${describeError.toString()}, ` +
+    `checkPlugin: ${checkPlugin.toString()}, apiVersion: ${PLUGIN_API_VERSION}});\n`,
+);
+
+/** A request the Worker answered with an error, or could not answer because it stopped. */
+export class WorkerCallError extends Error {
+  /** @param message one line (the plugin's own error text, without the plugin name). */
+  constructor(message: string) {
+    super(message);
+    this.name = "WorkerCallError";
+  }
+}
+
+/** Host side of one plugin Worker. */
+export class WorkerRunner {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #seq = 0;
+  #dead: string | null = null;
+
+  /**
+   * Starts the Worker (it idles until {@link call} sends `load`).
+   * @param name a name for the Worker (shows in debuggers).
+   * @param permissions what the plugin may do.
+   * @param onEvent receives alerts and log lines pushed by the plugin.
+   * @throws whatever `new Worker` throws (e.g. `NotCapable` when asking for more than the host has).
+   */
+  constructor(name: string, permissions: WorkerPermissions, onEvent: (event: WorkerEvent) => void) {
+    this.#worker = new Worker(BOOTSTRAP_URL, {
+      type: "module",
+      name,
+      deno: { permissions },
+    } as WorkerOptions);
+    this.#worker.onmessage = (e: MessageEvent) => {
+      const data = e.data as WorkerReply | WorkerEvent;
+      if ("seq" in data) {
+        const waiter = this.#pending.get(data.seq);
+        if (!waiter) return;
+        this.#pending.delete(data.seq);
+        if (data.ok) waiter.resolve(data.result);
+        else waiter.reject(new WorkerCallError(data.error));
+      } else if (data && (data.type === "alert" || data.type === "log")) {
+        onEvent(data);
+      }
+    };
+    this.#worker.onmessageerror = () =>
+      onEvent({ type: "log", line: "sent a message that could not be read" });
+    this.#worker.onerror = (e: ErrorEvent) => {
+      // Without preventDefault an error escaping the Worker would end the host process.
+      e.preventDefault();
+      this.#stop(`worker stopped: ${describeError(e.error ?? e.message)}`);
+    };
+  }
+
+  /** Why the Worker is gone (`null` while it runs). */
+  get dead(): string | null {
+    return this.#dead;
+  }
+
+  /** Sends one request and resolves with the Worker's answer; rejects with {@link WorkerCallError}. */
+  call(op: string, payload: Record<string, unknown> = {}): Promise<unknown> {
+    if (this.#dead) return Promise.reject(new WorkerCallError(this.#dead));
+    const seq = ++this.#seq;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(seq, { resolve, reject });
+      try {
+        this.#worker.postMessage({ ...payload, seq, op });
+      } catch (err) {
+        this.#pending.delete(seq);
+        reject(new WorkerCallError(`could not send ${op} to the worker: ${describeError(err)}`));
+      }
+    });
+  }
+
+  /** Terminates the Worker (idempotent); pending requests reject. */
+  kill(reason = "worker terminated"): void {
+    this.#stop(reason);
+  }
+
+  #stop(reason: string): void {
+    if (this.#dead) return;
+    this.#dead = reason;
+    this.#worker.terminate();
+    for (const waiter of this.#pending.values()) waiter.reject(new WorkerCallError(reason));
+    this.#pending.clear();
+  }
+}
