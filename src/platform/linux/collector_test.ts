@@ -129,7 +129,11 @@ Deno.test("collector: auto falls back to /proc when netlink fails; netlink-only 
     const first = await auto.collect();
     assert.equal(auto.activeSource, "proc");
     assert.equal(first.warnings[WARNING_NETLINK_FALLBACK], 1);
-    assert.ok(first.sockets.filter((s) => s.pid === Deno.pid).some((s) => s.localPort === port(listener.addr) && s.state === "LISTEN"));
+    assert.ok(
+      first.sockets.filter((s) => s.pid === Deno.pid).some((s) =>
+        s.localPort === port(listener.addr) && s.state === "LISTEN"
+      ),
+    );
     const second = await auto.collect();
     assert.equal(second.warnings[WARNING_NETLINK_FALLBACK], undefined); // counted once, when it happened
     auto.close();
