@@ -171,6 +171,8 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
         return await commandSnapshot(rest, io);
       case "service":
         return await commandService(rest, io);
+      case "__plugin-host": // internal: the child process that runs user plugins (src/plugin/plugin_host.ts)
+        return await (await import("../plugin/plugin_host.ts")).runPluginHost();
       case "version":
       case "--version":
       case "-V":

@@ -13,7 +13,6 @@ import { LocalTime } from "../log/local_time.ts";
 import { LogSet } from "../log/log_set.ts";
 import { type MonitorStats, runMonitor } from "../monitor/monitor.ts";
 import { systemClock } from "../model/types.ts";
-import { createPipeline } from "../plugin/pipeline.ts";
 
 /**
  * Creates the log directory if needed and proves it writable, so that a bad directory is a clear
@@ -37,6 +36,19 @@ export function prepareLogDir(dir: string): void {
   }
 }
 
+/** File names the pipeline loads from a plugin folder (as `PLUGIN_FILE_EXTENSIONS` in src/plugin/pipeline.ts). */
+const PLUGIN_FILE = /\.(ts|js|mts|mjs)$/;
+
+/** Whether `dir` holds a user plugin file; false when it does not exist. */
+export function hasPluginFiles(dir: string): boolean {
+  try {
+    for (const entry of Deno.readDirSync(dir)) if (entry.isFile && PLUGIN_FILE.test(entry.name)) return true;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound) && !(e instanceof Deno.errors.NotADirectory)) throw e;
+  }
+  return false;
+}
+
 /** Hooks the service host uses around a monitor run. */
 export interface RunHooks {
   /** Aborting it stops the monitor (the CLI wires SIGINT/SIGTERM to it). */
@@ -50,13 +62,16 @@ export interface RunHooks {
 /** Runs the monitor with validated settings until the signal aborts. Shared by `run` and `service`. */
 export async function runWithSettings(settings: Settings, hooks: RunHooks): Promise<MonitorStats> {
   prepareLogDir(settings.logDir);
-  const pipeline = await createPipeline({
-    specs: settings.plugins,
-    pluginDir: settings.pluginDir,
-    configDir: settings.configDir,
-    clock: systemClock,
-    log: (line) => hooks.log(line),
-  });
+  // The plugin layer is loaded only when there is a plugin to run: a plain monitor does not carry it.
+  const pipeline = settings.plugins.length || hasPluginFiles(settings.pluginDir)
+    ? await (await import("../plugin/pipeline.ts")).createPipeline({
+      specs: settings.plugins,
+      pluginDir: settings.pluginDir,
+      configDir: settings.configDir,
+      clock: systemClock,
+      log: (line) => hooks.log(line),
+    })
+    : undefined;
   const collector = await createCollector();
   try {
     const logSet = new LogSet({
@@ -72,12 +87,12 @@ export async function runWithSettings(settings: Settings, hooks: RunHooks): Prom
       clock: systemClock,
       intervalMs: settings.intervalMs,
       signal: hooks.signal,
-      pipeline: pipeline.ids.length ? pipeline : undefined,
+      pipeline: pipeline?.ids.length ? pipeline : undefined,
       log: hooks.log,
       onStarted: (set) => hooks.onStarted?.(settings.logDir, set.fileNames),
     });
   } finally {
-    await pipeline.close();
+    await pipeline?.close();
     collector.close();
   }
 }

@@ -39,7 +39,7 @@ export function eventRecord(change: Change, host: string): string {
     processStart: p?.startTime === undefined ? undefined : new Date(p.startTime).toISOString(),
     firstSeen: new Date(change.firstSeen).toISOString(),
     durationMs: change.durationMs,
-    extra: (change as { extra?: unknown }).extra,
+    extra: change.extra,
   });
 }
 

@@ -147,6 +147,8 @@ export interface Change {
   durationMs?: number;
   /** For `changed`: the state before. */
   previousState?: TcpState | null;
+  /** Fields added by `enrich` plugins, by plugin id (written to PR-EVENTS as `extra`). */
+  extra?: Record<string, Record<string, unknown>>;
 }
 
 /** The machine the logs describe, for the classic headers. */

@@ -1,8 +1,13 @@
 /**
- * Process details for odd pids (lab only): unknown, 0, 4, and a process that exits between the
- * table read and the detail read.
+ * Process details (lab only): odd pids (unknown, 0, 4), a process that exits between the table read
+ * and the detail read, and the walk-free steady state of ProcessDetails.read (cached pids checked by
+ * start time; the toolhelp walk only for a new, reused or exited pid, or every walkMaxAgeMs), observed
+ * through `ProcessDetails.stats.walks` with real child deno.exe processes.
  */
 import assert from "node:assert/strict";
+import type { ProcessInfo } from "../../src/model/types.ts";
+import { kernel32 } from "../../src/platform/windows/ffi/kernel32.ts";
+import { PROCESS_QUERY_LIMITED_INFORMATION } from "../../src/platform/windows/layouts.ts";
 import { ProcessDetails, readModules, walkProcesses } from "../../src/platform/windows/process.ts";
 import { TableReader } from "../../src/platform/windows/tables.ts";
 import { ignore, startHelper } from "./lab_util.ts";
@@ -83,6 +88,199 @@ Deno.test(
     } finally {
       d.close();
       await helper.kill();
+    }
+  },
+);
+
+// ---- the steady state skips the process walk (ProcessDetails.read: cached pids are checked with
+// OpenProcess + GetProcessTimes; the toolhelp walk runs only for a miss, or every walkMaxAgeMs) ----
+
+/** A child deno.exe that idles until its stdin closes (a real process with a real image and modules). */
+interface Idle {
+  pid: number;
+  /** Kills it and waits for it to be gone. */
+  kill(): Promise<void>;
+}
+
+async function spawnIdle(): Promise<Idle> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "console.log('ready'); for await (const _ of Deno.stdin.readable);"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  // wait until it runs JS: its modules are all mapped by then
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`idle child exited early: ${text}`);
+    text += value;
+  }
+  reader.releaseLock();
+  let gone: Promise<void> | undefined;
+  return {
+    pid: child.pid,
+    kill: () =>
+      gone ??= (async () => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+        await child.stdin.close().catch(() => {});
+        await child.stdout.cancel().catch(() => {});
+        await child.status;
+      })(),
+  };
+}
+
+/** Asserts a complete record of a child deno.exe of this process. */
+function assertFullChild(p: ProcessInfo | undefined, pid: number): void {
+  assert.ok(p, `a record for ${pid}`);
+  assert.equal(p.pid, pid);
+  assert.equal(p.partial, undefined, `complete: ${p.partial}`);
+  assert.match(p.path ?? "", /\\deno\.exe$/i);
+  assert.equal(p.name.toLowerCase(), "deno.exe");
+  assert.equal(p.parentPid, Deno.pid);
+  assert.equal(typeof p.startTime, "number");
+  assert.ok(p.user, "user");
+  assert.ok(p.modules?.some((m) => m.name.toLowerCase() === "ntdll.dll"), "ntdll.dll among the modules");
+}
+
+Deno.test(
+  { name: "process: steady state, a second read of the same live pids takes no walk", ignore },
+  async () => {
+    const kids = [await spawnIdle(), await spawnIdle()];
+    const d = new ProcessDetails();
+    try {
+      const pids = kids.map((k) => k.pid);
+      assert.equal(d.stats.walks, 0);
+      const first = d.read(pids);
+      assert.equal(d.stats.walks, 1, "the first read walks (nothing cached)");
+      for (const pid of pids) assertFullChild(first.processes.get(pid), pid);
+      assert.deepEqual(first.warnings, {});
+      for (let i = 0; i < 3; i++) {
+        const again = d.read(pids);
+        assert.equal(d.stats.walks, 1, `read ${i + 2}: no walk in the steady state`);
+        assert.deepEqual(again.warnings, {});
+        for (const pid of pids) {
+          assert.equal(
+            again.processes.get(pid),
+            first.processes.get(pid),
+            "the cached record",
+          );
+        }
+      }
+    } finally {
+      d.close();
+      for (const k of kids) await k.kill();
+    }
+  },
+);
+
+Deno.test(
+  { name: "process: a cached child that exits between reads is not reported live; the read walks", ignore },
+  async () => {
+    const [gone, zombie, stays] = [await spawnIdle(), await spawnIdle(), await spawnIdle()];
+    const K = kernel32();
+    let held: Deno.PointerValue = null;
+    const d = new ProcessDetails();
+    try {
+      const pids = [gone.pid, zombie.pid, stays.pid];
+      const first = d.read(pids);
+      for (const pid of pids) assertFullChild(first.processes.get(pid), pid);
+      assert.equal(d.stats.walks, 1);
+      assert.equal(d.cacheSize, 3);
+      // a handle of our own keeps the exited process object (exit time set) openable: GetProcessTimes
+      // still answers with the cached start time, and only the exit time / the walk tell it is gone
+      held = K.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, zombie.pid);
+      assert.ok(held, "OpenProcess of the second child");
+      await gone.kill();
+      await zombie.kill();
+
+      const next = d.read(pids);
+      assert.equal(d.stats.walks, 2, "an exited cached pid is a miss: the read walks");
+      for (const k of [gone, zombie]) {
+        const p = next.processes.get(k.pid)!;
+        assert.ok(p, `a record for exited ${k.pid}`);
+        assert.notEqual(p, first.processes.get(k.pid), `exited ${k.pid}: not the stale cached record`);
+        assert.match(p.partial ?? "", /exited|not in the process walk/, `exited ${k.pid}: partial`);
+        assert.equal(p.modules, undefined, `exited ${k.pid}: no modules`);
+      }
+      assert.ok((next.warnings["process-vanished"] ?? 0) >= 2, JSON.stringify(next.warnings));
+      assert.equal(
+        next.processes.get(stays.pid),
+        first.processes.get(stays.pid),
+        "the live child: cached record",
+      );
+      assert.equal(d.cacheSize, 1, "the exited children were evicted");
+
+      // the exited pids are gone from later reads of the live one, without another walk
+      assert.equal(d.read([stays.pid]).processes.get(stays.pid), first.processes.get(stays.pid));
+      assert.equal(d.stats.walks, 2);
+    } finally {
+      if (held) K.CloseHandle(held);
+      d.close();
+      for (const k of [gone, zombie, stays]) await k.kill();
+    }
+  },
+);
+
+Deno.test({ name: "process: a new pid takes a walk and gets full details", ignore }, async () => {
+  const kids = [await spawnIdle()];
+  const d = new ProcessDetails();
+  try {
+    const a = kids[0].pid;
+    const first = d.read([a]).processes.get(a);
+    assertFullChild(first, a);
+    assert.equal(d.stats.walks, 1);
+    kids.push(await spawnIdle());
+    const b = kids[1].pid;
+    const r = d.read([a, b]);
+    assert.equal(d.stats.walks, 2, "the new pid is a miss: the read walks");
+    assertFullChild(r.processes.get(b), b);
+    assert.equal(r.processes.get(a), first, "the cached pid keeps its record");
+    assert.deepEqual(r.warnings, {});
+    assert.equal(d.cacheSize, 2);
+    // and then it is cached: no walk
+    assert.equal(d.read([a, b]).processes.get(b), r.processes.get(b));
+    assert.equal(d.stats.walks, 2);
+  } finally {
+    d.close();
+    for (const k of kids) await k.kill();
+  }
+});
+
+Deno.test(
+  { name: "process: walkMaxAgeMs bounds the time between walks (0: every read)", ignore },
+  async () => {
+    const kid = await spawnIdle();
+    const every = new ProcessDetails({ walkMaxAgeMs: 0 });
+    let clock = 1_000_000;
+    const aged = new ProcessDetails({ walkMaxAgeMs: 5_000, now: () => clock });
+    try {
+      const first = every.read([kid.pid]).processes.get(kid.pid);
+      assertFullChild(first, kid.pid);
+      for (let i = 2; i <= 4; i++) {
+        const r = every.read([kid.pid]);
+        assert.equal(every.stats.walks, i, `walkMaxAgeMs 0: read ${i} walks`);
+        assert.equal(r.processes.get(kid.pid), first, "same process, same start time: the cached record");
+        assert.deepEqual(r.warnings, {});
+      }
+
+      aged.read([kid.pid]);
+      assert.equal(aged.stats.walks, 1);
+      clock += 4_999;
+      aged.read([kid.pid]);
+      assert.equal(aged.stats.walks, 1, "younger than walkMaxAgeMs: no walk");
+      clock += 1;
+      aged.read([kid.pid]);
+      assert.equal(aged.stats.walks, 2, "walkMaxAgeMs reached: a walk");
+      aged.read([kid.pid]);
+      assert.equal(aged.stats.walks, 2, "and the age restarts from that walk");
+    } finally {
+      every.close();
+      aged.close();
+      await kid.kill();
     }
   },
 );

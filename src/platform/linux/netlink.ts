@@ -17,7 +17,7 @@
  */
 
 import type { AddressFamily, Protocol, SocketRecord } from "../../model/types.ts";
-import type { RecordCache } from "./record_cache.ts";
+import { RAW_WORDS, type RecordCache } from "./record_cache.ts";
 import { OsCallError } from "../../errors.ts";
 import { type LibcLibrary, openLibc } from "./ffi_libc.ts";
 import { ipv4Text, ipv6Text } from "./address.ts";
@@ -142,6 +142,9 @@ export function decodeNetlinkChunk(
   rows: SocketRecord[],
   cache?: RecordCache,
 ): number {
+  const words = cache && (view.byteOffset & 3) === 0
+    ? new Uint32Array(view.buffer, view.byteOffset, length >> 2)
+    : undefined;
   let offset = 0;
   while (offset + NLMSG_HDRLEN <= length) {
     const messageLength = view.getUint32(offset + NLMSG_LEN_OFFSET, true);
@@ -153,7 +156,9 @@ export function decodeNetlinkChunk(
     if (type === SOCK_DIAG_BY_FAMILY) {
       if (messageLength - NLMSG_HDRLEN >= INET_DIAG_MSG_SIZE) {
         rows.push(
-          cache ? decodeOrReuse(view, payload, protocol, cache) : decodeInetDiagMsg(view, payload, protocol),
+          cache
+            ? decodeOrReuse(view, words, payload, protocol, cache)
+            : decodeInetDiagMsg(view, payload, protocol),
         );
       }
     } else if (type === NLMSG_DONE) {
@@ -204,23 +209,30 @@ function decodeInetDiagMsg(view: DataView, at: number, protocol: Protocol): Sock
   return row;
 }
 
-/** Returns the cached record when the message's raw fields are unchanged, else decodes and caches it. */
-function decodeOrReuse(view: DataView, at: number, protocol: Protocol, cache: RecordCache): SocketRecord {
+/**
+ * Returns the cached record when the message's raw words are unchanged, else decodes and caches it.
+ * `words` is a 32-bit view of the same memory as `view` when that memory is 4-byte aligned (the
+ * receive buffer is); otherwise the words are copied into the cache's scratch array first.
+ */
+function decodeOrReuse(
+  view: DataView,
+  words: Uint32Array | undefined,
+  at: number,
+  protocol: Protocol,
+  cache: RecordCache,
+): SocketRecord {
   const inode = view.getUint32(at + IDIAG_INODE_OFFSET, true);
   if (inode === 0) return decodeInetDiagMsg(view, at, protocol); // TIME_WAIT etc.: no identity to key on
-  const raw = cache.raw;
-  raw[0] = view.getUint8(at + IDIAG_STATE_OFFSET) | (view.getUint8(at + IDIAG_FAMILY_OFFSET) << 8);
-  raw[1] = view.getUint16(at + IDIAG_SPORT_OFFSET, false);
-  raw[2] = view.getUint16(at + IDIAG_DPORT_OFFSET, false);
-  raw[3] = view.getUint32(at + IDIAG_IF_OFFSET, true);
-  for (let i = 0; i < 4; i++) {
-    raw[4 + i] = view.getUint32(at + IDIAG_SRC_OFFSET + 4 * i, true);
-    raw[8 + i] = view.getUint32(at + IDIAG_DST_OFFSET + 4 * i, true);
+  let base = at >> 2;
+  if (!words) {
+    words = cache.raw;
+    for (let i = 0; i < RAW_WORDS; i++) words[i] = view.getUint32(at + 4 * i, true);
+    base = 0;
   }
-  const previous = cache.lookup(inode);
+  const previous = cache.lookup(inode, words, base);
   if (previous) return previous;
   const record = decodeInetDiagMsg(view, at, protocol);
-  cache.store(inode, record);
+  cache.store(inode, record, words, base);
   return record;
 }
 

@@ -14,8 +14,14 @@
 
 import type { SocketRecord } from "../../model/types.ts";
 
-/** Raw words compared for reuse: state, sport, dport, scope, src[4], dst[4]. */
-export const RAW_WORDS = 12;
+/**
+ * Raw 32-bit words of an `inet_diag_msg` compared for reuse, from its start: word 0 masked to family
+ * and state (its other bytes are timer counters that tick), word 1 the two ports, words 2–9 the
+ * source and destination addresses, word 10 the interface (scope).
+ */
+export const RAW_WORDS = 11;
+/** Mask of word 0: `idiag_family` and `idiag_state` (little-endian bytes 0 and 1). */
+export const WORD0_MASK = 0xffff;
 
 interface CacheEntry {
   record: SocketRecord;
@@ -31,7 +37,7 @@ export class RecordCache {
   #generation = 0;
   /** Records reused and decoded in the current poll (for tests and benchmarks). */
   readonly stats = { reused: 0, decoded: 0 };
-  /** Scratch words filled by the decoder before {@link lookup}. */
+  /** Scratch words for callers whose message is not 4-byte aligned in memory. */
   readonly raw = new Uint32Array(RAW_WORDS);
 
   /** Starts a poll. */
@@ -41,30 +47,34 @@ export class RecordCache {
     this.stats.decoded = 0;
   }
 
-  /** The previous poll's record for `inode` when its raw words equal {@link raw}; marks it seen. */
-  lookup(inode: number): SocketRecord | undefined {
+  /**
+   * The previous poll's record for `inode` when the message's raw words (`words[base …]`, see
+   * {@link RAW_WORDS}) are unchanged; marks it seen.
+   */
+  lookup(inode: number, words: Uint32Array, base: number): SocketRecord | undefined {
     const entry = this.#entries.get(inode);
     if (!entry) return undefined;
-    const a = entry.raw;
-    const b = this.raw;
-    for (let i = 0; i < RAW_WORDS; i++) if (a[i] !== b[i]) return undefined;
+    const raw = entry.raw;
+    if (raw[0] !== (words[base] & WORD0_MASK)) return undefined;
+    for (let i = 1; i < RAW_WORDS; i++) if (raw[i] !== words[base + i]) return undefined;
     entry.seen = this.#generation;
     this.stats.reused++;
     return entry.record;
   }
 
-  /** Remembers a freshly decoded record under `inode` with the current {@link raw} words. */
-  store(inode: number, record: SocketRecord): void {
+  /** Remembers a freshly decoded record under `inode` with the message's raw words. */
+  store(inode: number, record: SocketRecord, words: Uint32Array, base: number): void {
     this.stats.decoded++;
-    const entry = this.#entries.get(inode);
-    if (entry) {
-      entry.record = record;
-      entry.raw.set(this.raw);
-      entry.pid = record.pid;
-      entry.seen = this.#generation;
-    } else {
-      this.#entries.set(inode, { record, raw: this.raw.slice(), pid: record.pid, seen: this.#generation });
+    let entry = this.#entries.get(inode);
+    if (!entry) {
+      entry = { record, raw: new Uint32Array(RAW_WORDS), pid: record.pid, seen: this.#generation };
+      this.#entries.set(inode, entry);
     }
+    entry.record = record;
+    entry.pid = record.pid;
+    entry.seen = this.#generation;
+    entry.raw.set(words.subarray(base, base + RAW_WORDS));
+    entry.raw[0] &= WORD0_MASK;
   }
 
   /**

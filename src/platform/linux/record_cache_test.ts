@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RecordCache } from "./record_cache.ts";
+import { RAW_WORDS, RecordCache } from "./record_cache.ts";
 import type { SocketRecord } from "../../model/types.ts";
 
 const record = (pid: number): SocketRecord => ({
@@ -14,41 +14,52 @@ const record = (pid: number): SocketRecord => ({
   inode: 77,
 });
 
-Deno.test("an unchanged socket gets its previous record back; any changed raw word decodes afresh", () => {
+/** The raw words of a message at word offset `base` in a larger buffer (family 2, state 1, ports, addresses). */
+function message(base: number, state = 1, timerBytes = 0): Uint32Array {
+  const words = new Uint32Array(base + RAW_WORDS + 4);
+  words.set(
+    [2 | (state << 8) | (timerBytes << 16), 0x88135000, 0x0100007f, 0, 0, 0, 0x0100007f, 0, 0, 0, 0],
+    base,
+  );
+  return words;
+}
+
+Deno.test("an unchanged socket gets its previous record back; a changed state decodes afresh; timers are ignored", () => {
   const cache = new RecordCache();
   cache.beginPoll();
-  cache.raw.set([1, 80, 5000, 0, 0x0100007f, 0, 0, 0, 0x0100007f, 0, 0, 0]);
-  assert.equal(cache.lookup(77), undefined);
+  assert.equal(cache.lookup(77, message(3), 3), undefined);
   const first = record(0);
-  cache.store(77, first);
+  cache.store(77, first, message(3), 3);
   cache.settleOwners([first]);
   cache.beginPoll();
-  assert.equal(cache.lookup(77), first);
-  cache.raw[0] = 8; // CLOSE_WAIT
-  assert.equal(cache.lookup(77), undefined);
-  assert.deepEqual(cache.stats, { reused: 1, decoded: 0 });
+  assert.equal(cache.lookup(77, message(5), 5), first, "the same words at another offset");
+  assert.equal(
+    cache.lookup(77, message(0, 1, 0x0302), 0),
+    first,
+    "idiag_timer / idiag_retrans bytes do not matter",
+  );
+  assert.equal(cache.lookup(77, message(0, 8), 0), undefined, "CLOSE_WAIT is a change");
+  assert.deepEqual(cache.stats, { reused: 2, decoded: 0 });
 });
 
 Deno.test("a reused record whose owner changed is replaced by a copy; the emitted one is never mutated", () => {
   const cache = new RecordCache();
   cache.beginPoll();
-  const r = record(0);
-  r.pid = 10; // owner assigned before settling
-  cache.store(77, record(0));
-  const rows = [cache.lookup(77) ?? r];
-  rows[0].pid = 10;
+  const rows = [record(0)];
+  cache.store(77, rows[0], message(0), 0);
+  rows[0].pid = 10; // the owner map assigns the owner in place
   cache.settleOwners(rows);
   const handedOut = rows[0];
   cache.beginPoll();
-  const again = [cache.lookup(77)!];
+  const again = [cache.lookup(77, message(0), 0)!];
   assert.equal(again[0], handedOut);
-  again[0].pid = 20; // the owner map assigns a new owner in place
+  again[0].pid = 20; // a new owner
   cache.settleOwners(again);
   assert.notEqual(again[0], handedOut, "a copy replaces it");
   assert.equal(again[0].pid, 20);
   assert.equal(handedOut.pid, 10, "the record the tracker holds keeps its pid");
   cache.beginPoll();
-  assert.equal(cache.lookup(77), again[0], "the copy is what is cached now");
+  assert.equal(cache.lookup(77, message(0), 0), again[0], "the copy is what is cached now");
   cache.settleOwners(again);
   cache.beginPoll();
   cache.settleOwners([]);

@@ -78,6 +78,12 @@ export interface ProcessDetailsResult {
   warnings: Record<string, number>;
 }
 
+/** Counters of {@link ProcessDetails} since it was created (read-only; for tests and diagnostics). */
+export interface ProcessDetailsStats {
+  /** Toolhelp process walks taken by {@link ProcessDetails.read}. */
+  readonly walks: number;
+}
+
 /** Options of {@link ProcessDetails}. */
 export interface ProcessDetailsOptions {
   /** Re-enumerate services at least this often even with no new process (default 60 000 ms). */
@@ -232,6 +238,7 @@ export class ProcessDetails {
   #services = new Map<number, string[]>();
   #servicesAt = -Infinity;
   #walkAt = -Infinity;
+  #walks = 0;
   #previous = new Set<number>();
   #imageBuf = new Uint16Array(32768);
   readonly #times = new BigUint64Array(4);
@@ -247,6 +254,11 @@ export class ProcessDetails {
   /** Number of processes whose details are cached (for tests). */
   get cacheSize(): number {
     return this.#cache.size;
+  }
+
+  /** Counters since construction (a snapshot; see {@link ProcessDetailsStats}). */
+  get stats(): ProcessDetailsStats {
+    return { walks: this.#walks };
   }
 
   /** Details of every pid in `pids` (duplicates ignored). Never throws for one process. */
@@ -266,6 +278,7 @@ export class ProcessDetails {
     const now = this.#now();
     if (misses.length > 0 || now - this.#walkAt >= this.#walkMaxAgeMs) {
       const walk = walkProcesses();
+      this.#walks++;
       this.#walkAt = now;
       for (const [pid, u] of this.#unopened) {
         const e = walk.get(pid);
@@ -391,7 +404,9 @@ export class ProcessDetails {
     try {
       const startTime = this.#startTime(h);
       const cached = this.#cache.get(pid);
-      if (cached && startTime !== undefined && cached.startTime === startTime) {
+      // same start time, but missing from the walk: it has exited (a handle still open somewhere keeps
+      // its times readable); read it afresh rather than hand out the cached record as live
+      if (cached && (entry || pid === 4) && startTime !== undefined && cached.startTime === startTime) {
         return { info: cached.info, fresh: false };
       }
       const info = this.#details(pid, h, startTime, entry, walk, warn);

@@ -16,7 +16,7 @@ set -u
 TIMEOUT=${PR_SVC_TIMEOUT:-180}
 TRACE=/tmp/portreporter-svc-trace.$$
 OWN=0
-services=(PortReporterTest PortReporterTestBad)
+services=(PortReporterTest PortReporterTestBad PortReporterTestBadArgs)
 
 cleanup() {
   for s in "${services[@]}"; do

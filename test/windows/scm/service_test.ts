@@ -6,7 +6,9 @@
  *   of another wine process with that process's pid, stops within 5 s with every line flushed, and
  *   reports the original's two start events and the stop event;
  * - a service whose log directory cannot be created stops with an error event and
- *   ERROR_SERVICE_SPECIFIC_ERROR (1066) / service-specific exit code 2.
+ *   ERROR_SERVICE_SPECIFIC_ERROR (1066) / service-specific exit code 2;
+ * - a service registered with an unknown option (`service --bogus`) is a usage error reported through the
+ *   SCM, not a silent start timeout: STOPPED with 1066 / 2 and an error event naming the option.
  *
  * The service's command line is self-sufficient: services.exe gives it the user profile's environment
  * (same LOCALAPPDATA, so the same DENO_DIR, but none of the lab's variables such as DENO_CERT) and cwd
@@ -31,6 +33,8 @@ import {
 export const SERVICE = "PortReporterTest";
 /** The service that cannot create its log directory. */
 export const BAD_SERVICE = "PortReporterTestBad";
+/** The service whose registered command line does not parse. */
+export const BAD_ARGS_SERVICE = "PortReporterTestBadArgs";
 
 const TRACE = Deno.env.get("PR_SVC_TRACE");
 
@@ -241,3 +245,30 @@ Deno.test({ name: "service: start parameters override the registered command lin
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test(
+  { name: "service: an unknown option in the registered command line stops it with 1066/2", ignore },
+  async () => {
+    await warmUp(); // the service runs --cached-only (this test may run alone, with --filter)
+    try {
+      const binPath = await create(BAD_ARGS_SERVICE, ["--bogus", "--interval", "200"]);
+      assert.match(binPath, / service --bogus --interval 200$/);
+      const t0 = Date.now();
+      await sc("start", BAD_ARGS_SERVICE); // wine returns once START_PENDING was reported
+      const q = await waitState(BAD_ARGS_SERVICE, 1, 15_000);
+      console.log(`bad command line: STOPPED ${Date.now() - t0} ms after sc start`);
+      assert.equal(q.win32ExitCode, 1066, q.text);
+      assert.equal(q.serviceExitCode, 2, q.text);
+      if (TRACE) {
+        const err = traced().find((t) =>
+          t.startsWith("The Port Reporter service could not start: ") && t.includes("--bogus")
+        );
+        assert.ok(err, `no error event naming --bogus in\n${traced().join("\n")}`);
+        assert.ok(err.includes("service: Unknown option '--bogus'"), err);
+        console.log(`error event: ${err}`);
+      }
+    } finally {
+      await remove(BAD_ARGS_SERVICE);
+    }
+  },
+);
