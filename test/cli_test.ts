@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ROOT, runCli, runtimeFlags } from "./helpers.ts";
+import { readLogs, ROOT, runCli, runtimeFlags, spawnCli, waitFor } from "./helpers.ts";
 
 /** Asserts a usage error: exit 2, exactly one stderr line matching `pattern`, nothing on stdout. */
 async function assertUsageError(args: string[], pattern: RegExp, cwd?: string) {
@@ -146,5 +146,29 @@ Deno.test("snapshot --json lists this test's own listener with its pid", async (
     );
   } finally {
     listener.close();
+  }
+});
+
+Deno.test("the README's config example starts the monitor", async () => {
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  const example = /```jsonc\n([\s\S]*?)\n```/.exec(readme)?.[1];
+  assert.ok(example, "README has a jsonc example");
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.copyFile(join(ROOT, "examples", "unknown-listener.ts"), join(dir, "my-plugin.ts"));
+    const config = example.replace('"/var/log/portreporter"', JSON.stringify(join(dir, "logs")));
+    await Deno.writeTextFile(join(dir, "portreporter.jsonc"), config);
+    const child = spawnCli(["run", "--config", join(dir, "portreporter.jsonc")]);
+    const stderr = new Response(child.stderr).text();
+    const stdout = new Response(child.stdout).text();
+    await waitFor("the first log set", () => (readLogs(join(dir, "logs")).INITIAL ? true : undefined));
+    child.kill("SIGTERM");
+    const status = await child.status;
+    const err = await stderr;
+    await stdout;
+    assert.equal(status.code, 0, err);
+    assert.match(err, /every 500 ms/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

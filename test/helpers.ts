@@ -87,10 +87,20 @@ export async function waitFor<T>(
   }
 }
 
-/** Reads the files of a log directory by kind (`PORTS`, `PIDS`, `INITIAL`, `EVENTS`, `ALERTS`). */
+/**
+ * Reads the files of a log directory by kind (`PORTS`, `PIDS`, `INITIAL`, `EVENTS`, `ALERTS`); empty
+ * while the directory does not exist yet.
+ */
 export function readLogs(dir: string): Record<string, string> {
   const logs: Record<string, string> = {};
-  for (const entry of Deno.readDirSync(dir)) {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return logs;
+    throw e;
+  }
+  for (const entry of entries) {
     const kind = /^PR-([A-Z]+)-/.exec(entry.name)?.[1];
     if (kind) logs[kind] = (logs[kind] ?? "") + Deno.readTextFileSync(join(dir, entry.name));
   }
