@@ -13,6 +13,7 @@ import type { Alert, Plugin, PluginContext } from "../../src/plugin/api.ts";
 import { definePlugin } from "../../src/plugin/api.ts";
 import { describeError } from "../../src/plugin/hooks.ts";
 import { OptionReader } from "../../src/plugin/options.ts";
+import { abortableSleep } from "../../src/abortable_sleep.ts";
 
 /** The body of every request. */
 export interface WebhookPayload {
@@ -39,19 +40,6 @@ export function redact(text: string, secrets: readonly string[]): string {
   });
   for (const secret of secrets) if (secret.length > 0) out = out.replaceAll(secret, "***");
   return out;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }
 
 type Attempt = { ok: true } | { ok: false; permanent: boolean; detail: string };
@@ -189,7 +177,7 @@ export default definePlugin((options: Record<string, unknown>): Plugin => {
           );
         }
         const delay = Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(n, 30)) * (0.8 + 0.4 * Math.random());
-        await sleep(delay, stop.signal);
+        await abortableSleep(delay, stop.signal);
         if (stop.signal.aborted) {
           queue.unshift(...batch);
           droppedSinceSent += dropped;
@@ -247,7 +235,7 @@ export default definePlugin((options: Record<string, unknown>): Plugin => {
     async close() {
       if (loop) {
         const waited = new AbortController();
-        await Promise.race([loop, sleep(flushTimeoutMs, waited.signal)]);
+        await Promise.race([loop, abortableSleep(flushTimeoutMs, waited.signal)]);
         waited.abort();
       }
       stop.abort();

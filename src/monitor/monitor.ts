@@ -8,6 +8,7 @@
  * @module
  */
 
+import { abortableSleep } from "../abortable_sleep.ts";
 import { EndpointTracker } from "../diff/diff.ts";
 import type { LogSet } from "../log/log_set.ts";
 import type { Alert, Change, Clock, Collector, Snapshot } from "../model/types.ts";
@@ -63,20 +64,6 @@ export interface MonitorOptions {
   onStarted?: (logSet: LogSet) => void;
   /** Waits `ms` or until the signal aborts (injected for tests; default: a timer). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-}
-
-/** Waits `ms`, resolving early (never rejecting) when `signal` aborts. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**
