@@ -17,7 +17,9 @@
  * first failure is logged, and the batch goes on as if the hook had not been there (fail open: a broken
  * filter keeps the change). A hook that does not finish in time disables the plugin for the rest of the run.
  *
- * User plugins (files) run inside a Worker with almost no permissions; see `plugins/README.md`.
+ * User plugins (files) run each in a Worker with almost no permissions, inside a child process (the plugin
+ * host) that the monitor kills and restarts when one of them hangs; values cross to it as JSON. See
+ * `plugins/README.md`.
  *
  * @example A user plugin (a file in the plugins folder)
  * ```ts

@@ -1,9 +1,11 @@
 /**
  * User plugins that never answer: a promise that never settles, and a synchronous endless loop.
  *
- * Kept apart from pipeline_test.ts on purpose: Deno 2.9.6's `Worker.terminate()` does not interrupt a
- * synchronous endless loop (measured: the Worker thread keeps one core busy until the process exits), so the
- * `busy_loop.ts` test leaves a spinning thread behind for the rest of this test process. It runs last here.
+ * Deno 2.9.6's `Worker.terminate()` does not interrupt a synchronous endless loop (measured: the Worker thread
+ * keeps one core busy until its process exits), which is why user plugins run in a child process, the plugin
+ * host, that the monitor kills when a hook times out. These tests check that the CPU really goes quiet, that
+ * the other user plugins come back after the restart, that restarts are bounded, and that the host does not
+ * outlive a monitor that dies. The process checks read `/proc` (Linux only).
  *
  * @module
  */
@@ -11,8 +13,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { extraOf } from "./api.ts";
 import { createPipeline } from "./pipeline.ts";
 import { change, listener } from "./testdata/changes.ts";
+import { alive, cpuSeconds, eventually, hostsWith, threadCpuSeconds } from "./testdata/proc.ts";
 
 const testdata = fileURLToPath(new URL("./testdata/", import.meta.url));
 
@@ -44,3 +48,202 @@ for (const [file, id] of [["never_resolves.ts", "never"], ["busy_loop.ts", "busy
     await within(() => pipeline.close());
   });
 }
+
+const linux = Deno.build.os === "linux";
+const batch = () => [change({ localPort: 9 }), change({ localPort: 80 }), change({ localPort: 443 })];
+/** CPU seconds `pid` uses over the next `ms`. */
+async function cpuOver(pid: number, ms: number): Promise<number> {
+  const before = cpuSeconds(pid);
+  await new Promise((r) => setTimeout(r, ms));
+  return cpuSeconds(pid) - before;
+}
+
+/**
+ * CPU seconds used over the next `ms` by this process, and by its busiest thread. `deno test --parallel`
+ * runs other test modules in this same process, so the busiest thread is what shows a spinning Worker.
+ */
+async function processCpuOver(ms: number): Promise<{ total: number; busiestThread: number }> {
+  const before = threadCpuSeconds();
+  const total = await cpuOver(Deno.pid, ms);
+  let busiestThread = 0;
+  for (const [tid, cpu] of threadCpuSeconds()) {
+    busiestThread = Math.max(busiestThread, cpu - (before.get(tid) ?? 0));
+  }
+  return { total, busiestThread };
+}
+
+/** Copies test plugins into a fresh folder, so that this test's plugin hosts can be told from others. */
+async function pluginCopies(...names: string[]): Promise<{ dir: string; paths: string[] }> {
+  const dir = await Deno.makeTempDir({ prefix: "portreporter-hang-" });
+  const paths = [];
+  for (const name of names) {
+    paths.push(join(dir, name));
+    await Deno.copyFile(join(testdata, name), join(dir, name));
+  }
+  return { dir, paths };
+}
+
+Deno.test({
+  name:
+    "while (true) {} in a user plugin: the plugin host is killed, the CPU goes quiet, the others come back",
+  ignore: !linux,
+  async fn() {
+    const lines: string[] = [];
+    const { dir, paths: [busy, good] } = await pluginCopies("busy_loop.ts", "good.ts");
+    const hosts = () => hostsWith(dir);
+    const pipeline = await createPipeline({
+      specs: [{ path: busy }, { path: good, options: { tag: "t" } }, { name: "new-listener" }],
+      hookTimeoutMs: 300,
+      log: (l) => lines.push(l),
+    });
+    try {
+      const [host, ...more] = hosts();
+      assert.ok(
+        host !== undefined && more.length === 0,
+        `one plugin host expected, found ${[host, ...more]}`,
+      );
+
+      // The batch in flight: busy times out and the host is killed; the batch waits (bounded) for the restart,
+      // so good sees it unless the restart took longer than the hook timeout. Either way nothing is lost.
+      const first = await pipeline.run([...batch(), listener(8080)]);
+      const goodRan = first.alerts.some((a) => a.pluginId === "good");
+      assert.deepEqual(
+        first.changes.map((c) => c.socket.localPort),
+        goodRan ? [80, 443, 8080] : [9, 80, 443, 8080],
+        "the batch passes through (filtered by good only when good ran)",
+      );
+      assert.deepEqual(
+        first.changes.map((c) => extraOf(c)?.good?.port),
+        goodRan ? [80, 443, 8080] : [undefined, undefined, undefined, undefined],
+      );
+      assert.deepEqual(
+        first.alerts.map((a) => a.pluginId),
+        goodRan ? ["good", "good", "good", "new-listener"] : ["new-listener"],
+      );
+      const timeouts = lines.filter((l) => l.includes("did not finish"));
+      assert.equal(timeouts.length, 1, lines.join("\n"));
+      assert.match(
+        timeouts[0],
+        /^plugin busy: filter did not finish within 300 ms; worker terminated, plugin disabled until the monitor restarts \(plugin host process killed; restarting it for 1 other user plugin\)$/,
+      );
+
+      assert.ok(await eventually(() => !alive(host), 5000), `plugin host ${host} still runs after the kill`);
+      const cpu = await processCpuOver(2000);
+      assert.ok(
+        cpu.busiestThread < 0.5,
+        `a thread of this process used ${cpu.busiestThread.toFixed(2)} s of CPU in 2 s after the timeout ` +
+          `(the whole process: ${cpu.total.toFixed(2)} s)`,
+      );
+
+      // After the restart the well-behaved plugin filters, enriches and alerts again.
+      let out = await pipeline.run(batch());
+      for (let i = 0; i < 30 && !out.alerts.some((a) => a.pluginId === "good"); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        out = await pipeline.run(batch());
+      }
+      assert.ok(out.alerts.some((a) => a.pluginId === "good"), `good never came back:\n${lines.join("\n")}`);
+      assert.deepEqual(out.changes.map((c) => c.socket.localPort), [80, 443]);
+      assert.deepEqual(extraOf(out.changes[0]), { good: { tag: "t", port: 80 } });
+      assert.deepEqual(out.alerts.map((a) => `${a.pluginId} ${a.message}`), [
+        "good opened 80",
+        "good opened 443",
+      ]);
+
+      const [restarted, ...others] = hosts();
+      assert.ok(
+        restarted !== undefined && restarted !== host && others.length === 0,
+        `${restarted} ${others}`,
+      );
+      const hostCpu = await cpuOver(restarted, 2000);
+      assert.ok(hostCpu < 0.5, `the new plugin host used ${hostCpu.toFixed(2)} s of CPU in 2 s`);
+      assert.equal(lines.filter((l) => l.includes("did not finish")).length, 1, lines.join("\n"));
+      assert.ok(!lines.some((l) => l.includes("exited unexpectedly")), lines.join("\n"));
+      assert.ok(!lines.some((l) => /^plugin good: .*(failed|disabled)/.test(l)), lines.join("\n"));
+    } finally {
+      await pipeline.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+    assert.deepEqual(hosts(), [], "close() ends the plugin host");
+  },
+});
+
+Deno.test({
+  name:
+    "plugin host restarts are bounded: the 4th hang in 10 minutes disables the user plugins, with one line",
+  ignore: !linux,
+  async fn() {
+    const lines: string[] = [];
+    const { dir, paths: [busyFile, good] } = await pluginCopies("busy_loop.ts", "good.ts");
+    const busy = { path: busyFile };
+    const pipeline = await createPipeline({
+      specs: [busy, busy, busy, busy, { path: good }, { name: "new-listener" }],
+      hookTimeoutMs: 300,
+      log: (l) => lines.push(l),
+    });
+    try {
+      const gaveUp = () => lines.some((l) => l.startsWith("plugin host: restarted"));
+      for (let i = 0; i < 40 && !gaveUp(); i++) {
+        const out = await pipeline.run([listener(8080)]);
+        assert.equal(out.changes.length, 1);
+        assert.ok(out.alerts.some((a) => a.pluginId === "new-listener"));
+      }
+      assert.ok(gaveUp(), lines.join("\n"));
+      assert.deepEqual(
+        lines.filter((l) => l.includes("did not finish")).map((l) => l.split(":")[0]),
+        ["plugin busy", "plugin busy#2", "plugin busy#3", "plugin busy#4"],
+      );
+      const last = lines.filter((l) => l.startsWith("plugin host: restarted"));
+      assert.deepEqual(last, [
+        "plugin host: restarted 3 times within 10 minutes; user plugins disabled until the monitor restarts (good)",
+      ]);
+      assert.ok(await eventually(() => hostsWith(dir).length === 0, 5000), "no plugin host is left running");
+      const out = await pipeline.run([change({ localPort: 9 }), listener(8081)]);
+      assert.equal(out.changes.length, 2, "good (which drops port 9) no longer runs");
+      assert.deepEqual(out.alerts.map((a) => a.pluginId), ["new-listener"]);
+    } finally {
+      await pipeline.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "the plugin host ignores Ctrl+C and exits when the monitor dies, even with a plugin spinning",
+  ignore: !linux,
+  async fn() {
+    const monitor = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", join(testdata, "spinning_monitor.ts")],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    let host: number | null = null;
+    try {
+      const reader = monitor.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!text.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      await reader.cancel();
+      host = JSON.parse(text).host as number;
+      assert.ok(host && alive(host), `no plugin host: ${text}`);
+      const h = host;
+      assert.ok(await eventually(() => cpuSeconds(h) > 0.3, 10_000), "the plugin should be spinning");
+      Deno.kill(h, "SIGINT");
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(alive(h), "SIGINT must not end the host (the monitor closes it)");
+      monitor.kill("SIGKILL");
+      await monitor.status;
+      assert.ok(await eventually(() => !alive(h), 5000), `plugin host ${h} outlived its monitor`);
+    } finally {
+      try {
+        monitor.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      await monitor.status;
+      if (host && alive(host)) Deno.kill(host, "SIGKILL");
+    }
+  },
+});

@@ -1,7 +1,8 @@
 /**
- * The plugin pipeline: loads built-in plugins (compiled in, `plugins/mod.ts`) and user plugins (files, each
- * in its own Worker), then runs every poll's changes through them: filter → enrich → onChanges (alerts) →
- * onAlerts (delivery). See `plugins/README.md` for the author's view and `api.ts` for the contract.
+ * The plugin pipeline: loads built-in plugins (compiled in, `plugins/mod.ts`, run in this process) and user
+ * plugins (files, each in its own Worker inside one child process, the plugin host: `host_client.ts`), then
+ * runs every poll's changes through them: filter → enrich → onChanges (alerts) → onAlerts (delivery). See
+ * `plugins/README.md` for the author's view and `api.ts` for the contract.
  *
  * Guarantees to the monitor:
  * - `createPipeline` either returns a working pipeline or throws a {@link UsageError} whose one-line message
@@ -9,11 +10,13 @@
  * - `run` never throws, and no plugin can hold it up for much longer than `hookTimeoutMs` per plugin: a hook
  *   that throws/rejects is logged once (then counted) and skipped for that change or batch (fail open: the
  *   changes still pass through); a hook that does not finish in time gets its plugin disabled for the rest of
- *   the run (a Worker is terminated; nothing is restarted, so a hanging plugin costs one timeout, once).
- *   Deno 2.9.6 limit: `Worker.terminate()` does not interrupt a synchronous endless loop; such a thread keeps
- *   a core busy and keeps the process from ending on its own, so the monitor must end with `Deno.exit()`.
- * - `close` calls every plugin's `close` (webhook/exec flush their queues) within `closeTimeoutMs` and
- *   terminates the Workers.
+ *   the run, and the batch goes on without it. For a user plugin that means killing the plugin host process
+ *   (Deno 2.9.6's `Worker.terminate()` does not stop `while (true) {}`; ending the process does) and starting
+ *   a new one for the other user plugins, which start again from their `load` and `init` (a bounded number
+ *   of times: see `host_client.ts`). The batch waits for that restart up to `hookTimeoutMs` more, so the other
+ *   user plugins still see it, and goes on without them if the restart takes longer.
+ * - `close` calls every plugin's `close` (webhook/exec flush their queues) within `closeTimeoutMs` and ends
+ *   the plugin host.
  *
  * @module
  */
@@ -28,7 +31,8 @@ import type { AlertRequest, EnrichedChange, Plugin, PluginContext } from "./api.
 import { PLUGIN_API_VERSION } from "./api.ts";
 import { type BatchResult, checkPlugin, describeError, type HookName, processBatch } from "./hooks.ts";
 import { isRecord } from "./options.ts";
-import { WorkerCallError, type WorkerPermissions, WorkerRunner } from "./worker_host.ts";
+import { WorkerCallError, type WorkerEvent, type WorkerPermissions } from "./worker_host.ts";
+import { type HostedPlugin, HostUnavailableError, PluginHost, pluginHostCommand } from "./host_client.ts";
 
 /** One configured plugin: a built-in by `name`, or a user plugin file by `path`. */
 export interface PluginSpec {
@@ -38,7 +42,8 @@ export interface PluginSpec {
   path?: string;
   /**
    * The plugin's options. For a user plugin the reserved key `permissions` (`{read, write, net, env, run}`,
-   * each a list) widens what its Worker may do; it is not passed to the plugin.
+   * each a list) widens what its Worker may do; it is not passed to the plugin. Options and everything a user
+   * plugin returns cross a process boundary as JSON.
    */
   options?: Record<string, unknown>;
 }
@@ -59,6 +64,10 @@ export interface PipelineOptions {
   loadTimeoutMs?: number;
   /** Bound on `close()` as a whole, in ms (default 5000). */
   closeTimeoutMs?: number;
+  /** Restarts of the plugin host allowed per `hostRestartWindowMs` (default 3); then user plugins are disabled. */
+  maxHostRestarts?: number;
+  /** The window of `maxHostRestarts`, in ms (default 10 minutes). */
+  hostRestartWindowMs?: number;
   /** Writes one diagnostic line to stderr (the monitor prefixes and timestamps it). */
   log: (line: string) => void;
   /** The built-in registry to load names from (for tests); `plugins/mod.ts` when absent. */
@@ -79,7 +88,7 @@ export interface Pipeline {
   readonly ids: string[];
   /** Runs one poll's changes through the plugins. Never throws. */
   run(changes: Change[]): Promise<PipelineResult>;
-  /** Flushes alert queues (bounded), closes every plugin and terminates the Workers. Idempotent. */
+  /** Flushes alert queues (bounded), closes every plugin and ends the plugin host. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -95,17 +104,25 @@ const PERMISSION_KEYS = ["read", "write", "net", "env", "run"] as const;
 const SEVERITIES: readonly AlertSeverity[] = ["info", "warning", "critical"];
 const LOG_LINES_PER_MINUTE = 20;
 
-/** Uniform interface over an in-process plugin and a Worker plugin. */
+/** Uniform interface over an in-process plugin and a user plugin in the plugin host. */
 interface Runner {
   batch(changes: Change[]): Promise<BatchResult>;
   onChanges(changes: Change[]): Promise<void>;
   onAlerts(alerts: Alert[]): Promise<void>;
   close(): Promise<void>;
-  /** Terminates the Worker; nothing for in-process plugins. */
+  /** Stops a plugin that timed out: kills the plugin host (and restarts it for the others); nothing in-process. */
   kill(reason: string): void;
-  /** Set when the Worker died on its own. */
+  /** Set when the plugin is gone for good (its Worker died, a restart failed, restarts ran out). */
   readonly dead: string | null;
+  /** False while the plugin host restarts (the plugin is skipped, not failed). */
+  readonly ready: boolean;
 }
+
+/** A configured plugin, checked and resolved, before it is loaded (or why it cannot be). */
+type Planned =
+  | { kind: "builtin"; name: string; options: Record<string, unknown> }
+  | { kind: "file"; file: string; options: Record<string, unknown>; perms: WorkerPermissions }
+  | { kind: "error"; error: unknown };
 
 interface Loaded {
   id: string;
@@ -351,6 +368,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
       close: async () => await plugin.close?.(),
       kill: () => {},
       dead: null,
+      ready: true,
     };
     if (plugin.init) {
       const outcome = await withTimeout(() => plugin.init!(options, ctx), loadTimeoutMs);
@@ -365,7 +383,8 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
     return entry;
   }
 
-  async function loadFile(file: string, rawOptions: Record<string, unknown>): Promise<Loaded> {
+  /** Checks a user plugin file and its `permissions` option (everything that needs no loading). */
+  async function planFile(file: string, rawOptions: Record<string, unknown>): Promise<Planned> {
     const label = file;
     if (!PLUGIN_FILE_EXTENSIONS.includes(extname(file))) {
       throw new UsageError(`plugin ${label}: not a .ts or .js file`);
@@ -379,38 +398,70 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
       throw new UsageError(`plugin ${label}: cannot read it (${describeError(err)})`);
     }
     const { permissions, ...options } = rawOptions;
-    const perms = workerPermissions(file, permissions, base, label);
-    const events: Array<{ type: "alert"; alert: AlertRequest } | { type: "log"; line: string }> = [];
+    return { kind: "file", file, options, perms: workerPermissions(file, permissions, base, label) };
+  }
+
+  /** The plugin host, started with the first user plugin; `grants` are every user plugin's permissions. */
+  let host: PluginHost | undefined;
+  let grants: WorkerPermissions[] = [];
+
+  async function loadFile(
+    file: string,
+    options: Record<string, unknown>,
+    perms: WorkerPermissions,
+  ): Promise<Loaded> {
+    const label = file;
+    const errorText = (err: unknown) => err instanceof WorkerCallError ? err.message : describeError(err);
+    const events: WorkerEvent[] = [];
     const ref: { entry?: Loaded } = {};
     let plog = (line: string) => log(`plugin ${label}: ${line}`);
-    let runner: WorkerRunner;
+    const onEvent = (event: WorkerEvent) => {
+      // Until the plugin has an id, keep what it sends; it is replayed right after `load`.
+      if (!ref.entry) events.push(event);
+      else if (event.type === "alert") raise(ref.entry, event.alert);
+      else plog(event.line);
+    };
+    let hosted: HostedPlugin;
     try {
-      runner = new WorkerRunner(`plugin ${file}`, perms, (event) => {
-        // Until the plugin has an id, keep what it sends; it is replayed right after `load`.
-        if (!ref.entry) events.push(event);
-        else if (event.type === "alert") raise(ref.entry, event.alert);
-        else plog(event.line);
+      host ??= new PluginHost({
+        command: pluginHostCommand(grants),
+        log,
+        setupTimeoutMs: loadTimeoutMs,
+        maxRestarts: opts.maxHostRestarts,
+        restartWindowMs: opts.hostRestartWindowMs,
       });
+      const h = host;
+      const started = await withTimeout(() => h.add(`plugin ${file}`, perms, onEvent), loadTimeoutMs);
+      if (!started.ok) {
+        throw started.timeout
+          ? new HostUnavailableError(`no answer within ${loadTimeoutMs} ms`)
+          : started.error;
+      }
+      hosted = started.value;
     } catch (err) {
-      throw new UsageError(`plugin ${label}: cannot start its worker (${describeError(err)})`);
+      throw new UsageError(
+        err instanceof WorkerCallError && !(err instanceof HostUnavailableError)
+          ? `plugin ${label}: cannot start its worker (${errorText(err)})`
+          : `plugin ${label}: cannot start the plugin host (${
+            err instanceof Error ? `${err.name}: ${oneLine(err.message)}` : String(err)
+          })`,
+      );
     }
     const step = async (op: string, payload: Record<string, unknown>) => {
-      const outcome = await withTimeout(() => runner.call(op, payload), loadTimeoutMs);
+      const outcome = await withTimeout(() => hosted.setup(op, payload), loadTimeoutMs);
       if (outcome.ok) return outcome.value;
-      runner.kill("load failed");
+      hosted.stop("load failed");
       if (outcome.timeout) {
         throw new UsageError(`plugin ${label}: ${op} did not finish within ${loadTimeoutMs} ms`);
       }
-      const text = outcome.error instanceof WorkerCallError
-        ? outcome.error.message
-        : describeError(outcome.error);
-      throw new UsageError(`plugin ${label}: ${oneLine(text)}`);
+      throw new UsageError(`plugin ${label}: ${oneLine(errorText(outcome.error))}`);
     };
     const info = await step("load", { url: pathToFileURL(file).href, options }) as {
       id: string;
       hooks: HookName[];
     };
     const id = uniqueId(info.id);
+    hosted.label = id;
     plog = pluginLogger(id);
     const entry: Loaded = {
       id,
@@ -421,13 +472,16 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
       alerts: [],
       failures: new Map(),
       runner: {
-        batch: async (changes) => await runner.call("batch", { changes }) as BatchResult,
-        onChanges: async (changes) => void await runner.call("onChanges", { changes }),
-        onAlerts: async (alerts) => void await runner.call("onAlerts", { alerts }),
-        close: async () => void await runner.call("close"),
-        kill: (reason) => runner.kill(reason),
+        batch: async (changes) => await hosted.call("batch", { changes }) as BatchResult,
+        onChanges: async (changes) => void await hosted.call("onChanges", { changes }),
+        onAlerts: async (alerts) => void await hosted.call("onAlerts", { alerts }),
+        close: async () => void await hosted.call("close"),
+        kill: (reason) => hosted.evict(reason),
         get dead() {
-          return runner.dead;
+          return hosted.dead;
+        },
+        get ready() {
+          return hosted.ready;
         },
       },
     };
@@ -441,9 +495,12 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   }
 
   const closeAll = async () => {
+    const deadline = performance.now() + closeTimeoutMs;
+    const left = () => Math.max(200, deadline - performance.now());
+    await host?.whenReady(left());
     await Promise.all(loaded.map(async (entry) => {
-      if (!entry.disabled && entry.hooks.has("close")) {
-        const outcome = await withTimeout(() => entry.runner.close(), closeTimeoutMs);
+      if (!entry.disabled && !entry.runner.dead && entry.runner.ready && entry.hooks.has("close")) {
+        const outcome = await withTimeout(() => entry.runner.close(), left());
         if (!outcome.ok) {
           log(
             `plugin ${entry.id}: close ${
@@ -458,44 +515,66 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
           );
         }
       }
-      entry.runner.kill("pipeline closed");
       for (const [hook, count] of entry.failures) {
         if (count > 1) log(`plugin ${entry.id}: ${hook} failed ${count} times in total`);
       }
     }));
+    await host?.close(left());
   };
 
-  // Load everything, in order; on the first problem, stop what was started and report it.
-  try {
-    const seenFiles = new Set<string>();
-    for (const [i, spec] of opts.specs.entries()) {
-      if (!isRecord(spec) || (spec.name === undefined) === (spec.path === undefined)) {
-        throw new UsageError(
-          `plugin #${i + 1}: give either "name" (a built-in) or "path" (a plugin file), not both`,
-        );
-      }
-      if (spec.options !== undefined && !isRecord(spec.options)) {
-        throw new UsageError(
-          `plugin ${spec.name ? `"${spec.name}"` : spec.path}: "options" must be an object`,
-        );
-      }
-      const options = structuredClone(spec.options ?? {});
-      if (spec.name !== undefined) {
-        if (typeof spec.name !== "string") throw new UsageError(`plugin #${i + 1}: "name" must be a string`);
-        loaded.push(await loadBuiltin(spec.name, options));
-      } else {
-        if (typeof spec.path !== "string" || spec.path === "") {
-          throw new UsageError(`plugin #${i + 1}: "path" must be a file path`);
-        }
-        const file = spec.path.startsWith("file:") ? fileURLToPath(spec.path) : resolve(base, spec.path);
-        seenFiles.add(file);
-        loaded.push(await loadFile(file, options));
-      }
+  // Check every spec first (the plugin host is started with every user plugin's permissions), then load
+  // everything in order; on the first problem, in config order, stop what was started and report it.
+  const plan: Planned[] = [];
+  const seenFiles = new Set<string>();
+  const planSpec = async (i: number, spec: PluginSpec): Promise<Planned> => {
+    if (!isRecord(spec) || (spec.name === undefined) === (spec.path === undefined)) {
+      throw new UsageError(
+        `plugin #${i + 1}: give either "name" (a built-in) or "path" (a plugin file), not both`,
+      );
     }
-    if (opts.pluginDir) {
-      for (const file of await listPluginDir(resolve(base, opts.pluginDir))) {
-        if (!seenFiles.has(file)) loaded.push(await loadFile(file, {}));
-      }
+    if (spec.options !== undefined && !isRecord(spec.options)) {
+      throw new UsageError(
+        `plugin ${spec.name ? `"${spec.name}"` : spec.path}: "options" must be an object`,
+      );
+    }
+    const options = structuredClone(spec.options ?? {});
+    if (spec.name !== undefined) {
+      if (typeof spec.name !== "string") throw new UsageError(`plugin #${i + 1}: "name" must be a string`);
+      return { kind: "builtin", name: spec.name, options };
+    }
+    if (typeof spec.path !== "string" || spec.path === "") {
+      throw new UsageError(`plugin #${i + 1}: "path" must be a file path`);
+    }
+    const file = spec.path.startsWith("file:") ? fileURLToPath(spec.path) : resolve(base, spec.path);
+    seenFiles.add(file);
+    return await planFile(file, options);
+  };
+  const planned = async (make: () => Promise<Planned>) => {
+    try {
+      plan.push(await make());
+    } catch (error) {
+      plan.push({ kind: "error", error });
+    }
+  };
+  for (const [i, spec] of opts.specs.entries()) await planned(() => planSpec(i, spec));
+  if (opts.pluginDir) {
+    let files: string[] = [];
+    try {
+      files = await listPluginDir(resolve(base, opts.pluginDir));
+    } catch (error) {
+      plan.push({ kind: "error", error });
+    }
+    for (const file of files) if (!seenFiles.has(file)) await planned(() => planFile(file, {}));
+  }
+  grants = plan.flatMap((p) => p.kind === "file" ? [p.perms] : []);
+  try {
+    for (const item of plan) {
+      if (item.kind === "error") throw item.error;
+      loaded.push(
+        item.kind === "builtin"
+          ? await loadBuiltin(item.name, item.options)
+          : await loadFile(item.file, item.options, item.perms),
+      );
     }
   } catch (err) {
     await closeAll();
@@ -503,23 +582,58 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
     throw new UsageError(`plugin pipeline: ${describeError(err)}`);
   }
 
-  /** Calls one hook with the timeout; disables the plugin on timeout or when its Worker died. */
+  /** Set during a batch when a user plugin was skipped because the plugin host was still restarting. */
+  let missedBatch = false;
+  /** Set during a batch once a wait for a restart ran out (so a batch waits for a slow restart only once). */
+  let gaveUpWaiting = false;
+
+  /**
+   * Whether a plugin takes part now. While the plugin host restarts (another user plugin hung), waits for it
+   * up to `hookTimeoutMs`, so that the other user plugins still see the batch in flight; a plugin found dead
+   * is disabled (the plugin host logged why).
+   */
+  async function usable(entry: Loaded): Promise<boolean> {
+    if (entry.disabled) return false;
+    if (!entry.runner.dead && !entry.runner.ready && host && !gaveUpWaiting) {
+      if (!await host.whenReady(hookTimeoutMs)) gaveUpWaiting = true;
+    }
+    if (entry.runner.dead) {
+      entry.disabled = true;
+      return false;
+    }
+    if (!entry.runner.ready) missedBatch = true;
+    return entry.runner.ready;
+  }
+
+  /** Calls one hook with the timeout; disables the plugin on timeout or when it is gone for good. */
   async function guarded<T>(entry: Loaded, hook: string, work: () => Promise<T>): Promise<T | undefined> {
     const outcome = await withTimeout(work, hookTimeoutMs);
     if (outcome.ok) return outcome.value;
     if (outcome.timeout) {
       entry.disabled = true;
-      entry.runner.kill(`${hook} timed out`);
+      let note = "";
+      if (entry.isolated) {
+        const others = (host?.live ?? 1) - 1;
+        note = others > 0 && host?.canRestart
+          ? `; restarting it for ${others} other user plugin${others === 1 ? "" : "s"}`
+          : "";
+        note = ` (plugin host process killed${note})`;
+      }
       log(
         `plugin ${entry.id}: ${hook} did not finish within ${hookTimeoutMs} ms; ${
           entry.isolated ? "worker terminated, " : ""
-        }plugin disabled until the monitor restarts`,
+        }plugin disabled until the monitor restarts${note}`,
       );
+      entry.runner.kill(`${hook} timed out`);
       return undefined;
     }
     if (entry.runner.dead) {
       entry.disabled = true;
-      log(`plugin ${entry.id}: ${entry.runner.dead}; plugin disabled until the monitor restarts`);
+      return undefined;
+    }
+    if (outcome.error instanceof HostUnavailableError) {
+      // The plugin host restarts (another plugin hung, or it exited): not this plugin's failure.
+      missedBatch = true;
       return undefined;
     }
     const text = outcome.error instanceof WorkerCallError
@@ -531,9 +645,11 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
 
   async function runBatch(input: Change[]): Promise<PipelineResult> {
     let changes: Change[] = [...input];
-    const active = () => loaded.filter((e) => !e.disabled);
-    for (const entry of active()) {
+    missedBatch = false;
+    gaveUpWaiting = false;
+    for (const entry of loaded) {
       if (changes.length === 0) break;
+      if (!await usable(entry)) continue;
       const hasFilter = entry.hooks.has("filter");
       const hasEnrich = entry.hooks.has("enrich");
       if (!hasFilter && !hasEnrich) continue;
@@ -562,8 +678,8 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
       changes = next;
     }
     if (changes.length > 0) {
-      for (const entry of active()) {
-        if (entry.hooks.has("onChanges")) {
+      for (const entry of loaded) {
+        if (entry.hooks.has("onChanges") && await usable(entry)) {
           await guarded(entry, "onChanges", () => entry.runner.onChanges(changes));
         }
       }
@@ -571,12 +687,13 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
     const alerts: Alert[] = [];
     for (const entry of loaded) alerts.push(...entry.alerts.splice(0));
     if (alerts.length > 0) {
-      for (const entry of active()) {
-        if (entry.hooks.has("onAlerts")) {
+      for (const entry of loaded) {
+        if (entry.hooks.has("onAlerts") && await usable(entry)) {
           await guarded(entry, "onAlerts", () => entry.runner.onAlerts(alerts));
         }
       }
     }
+    if (missedBatch) host?.noteMissedBatch();
     return { changes, alerts };
   }
 

@@ -1,13 +1,17 @@
 /**
  * Runs one user plugin file inside a Worker with narrow permissions, and talks to it over `postMessage`.
  *
+ * This module is used **inside the plugin host process** (`plugin_host.ts`), never in the monitor itself:
+ * Deno 2.9.6's `Worker.terminate()` does not interrupt a synchronous endless loop (`while (true) {}` keeps its
+ * thread, and a CPU core, busy until the process exits), so the only reliable way to stop a runaway plugin is
+ * to kill the process it runs in. See `host_client.ts` for the monitor's side.
+ *
  * The Worker's entry module is a `data:` URL built from the source text of {@link workerBootstrap} and the
  * self-contained helpers of `hooks.ts`, so nothing has to be embedded or read from disk for it (works the same
  * in `deno run` and in a `deno compile` binary). The bootstrap then imports the plugin from its real absolute
- * `file://` URL, which is why the Worker needs read permission on the plugin file.
- *
- * The host never waits for the Worker without a bound: every request goes through the pipeline's timeout,
- * after which {@link WorkerRunner.kill} terminates the isolate (this stops even `while (true) {}`).
+ * `file://` URL, which is why the Worker needs read permission on the plugin file. Before that it routes
+ * `console.*` to log events and hides `Deno.stdin/stdout/stderr`: the host process's stdin and stdout carry
+ * the protocol with the monitor, and a plugin must not read or write them.
  *
  * @module
  */
@@ -36,8 +40,8 @@ export interface WorkerPermissions {
   import: false;
 }
 
-/** Messages the bootstrap sends that are not answers to a request. */
-type WorkerEvent =
+/** Messages the bootstrap sends that are not answers to a request: an alert, or a line for the log. */
+export type WorkerEvent =
   | { type: "alert"; alert: AlertRequest }
   | { type: "log"; line: string };
 
@@ -77,6 +81,43 @@ function workerBootstrap(h: Helpers): void {
       scope.postMessage({ type: "log", line: `could not pass a value to the host: ${h.describeError(err)}` });
     }
   };
+  // The host process's stdio is its channel to the monitor: a plugin's console output becomes log lines (with
+  // its id and rate limit), and the standard streams are out of reach (best effort: not a security boundary).
+  const denoNs =
+    (globalThis as unknown as { Deno: Record<string, unknown> & { inspect(v: unknown): string } })
+      .Deno;
+  const text = (args: unknown[]) =>
+    args.map((a) => {
+      if (typeof a === "string") return a;
+      try {
+        return denoNs.inspect(a);
+      } catch {
+        return String(a);
+      }
+    }).join(" ");
+  const logLine = (...args: unknown[]) => post({ type: "log", line: text(args) });
+  const quiet = globalThis.console as unknown as Record<string, unknown>;
+  for (
+    const method of ["log", "info", "debug", "warn", "error", "trace", "dir", "dirxml", "table", "assert"]
+  ) {
+    quiet[method] = method === "assert"
+      ? (cond: unknown, ...args: unknown[]) => {
+        if (!cond) logLine("Assertion failed:", ...args);
+      }
+      : logLine;
+  }
+  for (const stream of ["stdin", "stdout", "stderr"]) {
+    try {
+      Object.defineProperty(denoNs, stream, {
+        configurable: false,
+        get() {
+          throw new Error(`Deno.${stream} is not available to plugins (use ctx.log)`);
+        },
+      });
+    } catch {
+      // Not configurable in this runtime: leave it.
+    }
+  }
   scope.addEventListener("error", (e) => {
     e.preventDefault();
     post({ type: "log", line: `uncaught error: ${h.describeError(e.error ?? (e as ErrorEvent).message)}` });
@@ -176,15 +217,23 @@ export class WorkerRunner {
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #seq = 0;
   #dead: string | null = null;
+  readonly #onStop: ((reason: string) => void) | undefined;
 
   /**
    * Starts the Worker (it idles until {@link call} sends `load`).
    * @param name a name for the Worker (shows in debuggers).
    * @param permissions what the plugin may do.
    * @param onEvent receives alerts and log lines pushed by the plugin.
+   * @param onStop called once when the Worker stops on its own (an error escaped it), not on {@link kill}.
    * @throws whatever `new Worker` throws (e.g. `NotCapable` when asking for more than the host has).
    */
-  constructor(name: string, permissions: WorkerPermissions, onEvent: (event: WorkerEvent) => void) {
+  constructor(
+    name: string,
+    permissions: WorkerPermissions,
+    onEvent: (event: WorkerEvent) => void,
+    onStop?: (reason: string) => void,
+  ) {
+    this.#onStop = onStop;
     this.#worker = new Worker(BOOTSTRAP_URL, {
       type: "module",
       name,
@@ -207,7 +256,8 @@ export class WorkerRunner {
     this.#worker.onerror = (e: ErrorEvent) => {
       // Without preventDefault an error escaping the Worker would end the host process.
       e.preventDefault();
-      this.#stop(`worker stopped: ${describeError(e.error ?? e.message)}`);
+      const reason = `worker stopped: ${describeError(e.error ?? e.message)}`;
+      if (this.#stop(reason)) this.#onStop?.(reason);
     };
   }
 
@@ -231,16 +281,21 @@ export class WorkerRunner {
     });
   }
 
-  /** Terminates the Worker (idempotent); pending requests reject. */
+  /**
+   * Terminates the Worker (idempotent); pending requests reject. This does not stop a synchronous endless
+   * loop in Deno 2.9.6 (only ending the process does), which is why Workers live in the plugin host process.
+   */
   kill(reason = "worker terminated"): void {
     this.#stop(reason);
   }
 
-  #stop(reason: string): void {
-    if (this.#dead) return;
+  /** Returns whether this call stopped it (false when it was already stopped). */
+  #stop(reason: string): boolean {
+    if (this.#dead) return false;
     this.#dead = reason;
     this.#worker.terminate();
     for (const waiter of this.#pending.values()) waiter.reject(new WorkerCallError(reason));
     this.#pending.clear();
+    return true;
   }
 }
