@@ -44,6 +44,21 @@ export interface MonitorStats {
   slowestPollMs: number;
 }
 
+/** What each warning kind the collectors count means to an administrator (unknown kinds are shown as they are). */
+export const WARNING_TEXT: Record<string, string> = {
+  "owner-scan-denied":
+    "the open files of some processes cannot be read (permission denied): their endpoints are " +
+    "logged with pid 0; run as root to name every owner",
+  "owner-scan-vanished": "a process ended while its open files were being read",
+  "process-vanished": "a process ended before its details could be read: its entry is partial",
+  "process-access-denied": "some details of a process cannot be read (access denied): its entry is partial",
+  "process-open-failed": "a process could not be opened: its entry is partial",
+  "process-idle": "endpoints owned by pid 0 (the System Idle Process, e.g. TIME_WAIT)",
+  "process-system": "the System process (pid 4) cannot be read in full: its entry is partial",
+  "modules-unreadable": "the loaded modules of a process cannot be read: its entry lists none",
+  "netlink-unavailable": "netlink sock_diag is not available: reading /proc/net instead (slower)",
+};
+
 /** Everything the loop is given; all effects are injected. */
 export interface MonitorOptions {
   /** The platform collector. */
@@ -92,7 +107,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorStats> {
       stats.warnings[kind] = (stats.warnings[kind] ?? 0) + n;
       if (n > 0 && !warned.has(kind)) {
         warned.add(kind);
-        log(`warning: ${kind} (counted; reported once, totals at stop)`);
+        log(`warning: ${WARNING_TEXT[kind] ?? kind} [${kind}; reported once, counted in the totals at stop]`);
       }
     }
   };

@@ -52,7 +52,7 @@ function scripted(
         time: time.clock.now(),
         sockets: step ?? [],
         processes: new Map([[7, { pid: 7, name: "p", startTime: 1 }]]),
-        warnings: calls === 2 ? { "process vanished": 1 } : {},
+        warnings: calls === 2 ? { "process-vanished": 1 } : {},
       };
     },
     hostInfo: () => ({ computerName: "H", osName: "OS" }),
@@ -107,7 +107,11 @@ Deno.test("polls in sequence, logs opens and closes, counts warnings and faults,
   assert.equal(result.polls, 3);
   assert.equal(result.collectErrors, 1);
   assert.equal(result.changes, 2, "port 2 opened, port 1 closed");
-  assert.deepEqual(result.warnings, { "process vanished": 1 });
+  assert.deepEqual(result.warnings, { "process-vanished": 1 });
+  assert.ok(
+    lines.some((l) => l.startsWith("warning: a process ended before its details could be read")),
+    lines.join("\n"),
+  );
   assert.ok(lines.some((l) => l.includes("EIO")));
   const ports = m.written.filter((w) => w.includes("PR-PORTS") && w.includes(",UDP,"));
   assert.equal(ports.length, 1);
