@@ -13,6 +13,7 @@
 
 import { basename } from "node:path";
 import type { ModuleInfo, ProcessInfo } from "../../model/types.ts";
+import { redactCommandLine } from "../../model/redact.ts";
 import {
   countWarning,
   WARNING_PROCESS_ACCESS_DENIED,
@@ -303,7 +304,7 @@ export class ProcessInfoReader {
     const cmdline = attempt(() => Deno.readFileSync(`${directory}/cmdline`));
     if ("value" in cmdline) {
       const commandLine = parseCmdline(cmdline.value);
-      if (commandLine !== undefined) info.commandLine = commandLine;
+      if (commandLine !== undefined) info.commandLine = redactCommandLine(commandLine); // no secret reaches a log
     } else note(cmdline, `${directory}/cmdline`);
 
     info.parentPid = stat.parentPid;
