@@ -29,6 +29,22 @@ export interface Helper {
   kill(): Promise<void>;
 }
 
+/**
+ * Waits for the first line a child writes on stdout (its "ready" signal) and returns it; throws if the
+ * child exits first. Releases the reader, so the caller may read (or cancel) stdout afterwards.
+ */
+export async function firstLine(child: Deno.ChildProcess, what: string): Promise<string> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${what} exited early: ${text}`);
+    text += value;
+  }
+  reader.releaseLock();
+  return text.split("\n")[0];
+}
+
 /** Flags every child deno.exe gets (the project's deno.json excludes test/windows from `deno test`). */
 export const CHILD_FLAGS: readonly string[] = ["--no-config", "--unstable-net", "-A"];
 
@@ -41,15 +57,7 @@ export async function startHelper(extraArgs: string[] = []): Promise<Helper> {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`socket helper exited early: ${text}`);
-    text += value;
-  }
-  reader.releaseLock();
-  const sockets = JSON.parse(text.split("\n")[0]) as HelperSockets;
+  const sockets = JSON.parse(await firstLine(child, "socket helper")) as HelperSockets;
   let waited: Promise<Deno.CommandStatus> | undefined;
   const wait = () => (waited ??= child.status);
   return {

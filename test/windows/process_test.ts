@@ -10,7 +10,7 @@ import { kernel32 } from "../../src/platform/windows/ffi/kernel32.ts";
 import { PROCESS_QUERY_LIMITED_INFORMATION } from "../../src/platform/windows/layouts.ts";
 import { ProcessDetails, readModules, walkProcesses } from "../../src/platform/windows/process.ts";
 import { TableReader } from "../../src/platform/windows/tables.ts";
-import { ignore, startHelper } from "./lab_util.ts";
+import { firstLine, ignore, startHelper } from "./lab_util.ts";
 
 Deno.test(
   { name: "process: pid 0, pid 4 and an unknown pid give partial records, never a throw", ignore },
@@ -110,14 +110,7 @@ async function spawnIdle(): Promise<Idle> {
     stderr: "inherit",
   }).spawn();
   // wait until it runs JS: its modules are all mapped by then
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`idle child exited early: ${text}`);
-    text += value;
-  }
-  reader.releaseLock();
+  await firstLine(child, "idle child");
   let gone: Promise<void> | undefined;
   return {
     pid: child.pid,
