@@ -8,6 +8,7 @@ import {
   decodeInetDiagMessages,
   decodeNetlinkChunk,
   encodeSockDiagRequest,
+  encodeTcpDiagCompatRequest,
   IDIAG_DPORT_OFFSET,
   IDIAG_DST_OFFSET,
   IDIAG_FAMILY_OFFSET,
@@ -18,6 +19,8 @@ import {
   IDIAG_STATE_OFFSET,
   IDIAG_UID_OFFSET,
   INET_DIAG_MSG_SIZE,
+  INET_DIAG_REQ_COMPAT_STATES_OFFSET,
+  INET_DIAG_REQ_SIZE,
   INET_DIAG_REQ_V2_SIZE,
   NetlinkDumpError,
   NLMSG_DONE,
@@ -25,6 +28,7 @@ import {
   NLMSG_HDRLEN,
   SOCK_DIAG_BY_FAMILY,
   SockDiagClient,
+  TCPDIAG_GETSOCK,
 } from "./netlink.ts";
 import { parseProcNet } from "./procnet.ts";
 import { fixtureBytes, fixtureText, rowLines } from "./fixtures_test_util.ts";
@@ -55,6 +59,16 @@ Deno.test("encodeSockDiagRequest: the exact 72 request bytes", () => {
   expected.set([72, 0, 0, 0, 20, 0, 0x01, 0x03, 0x04, 0x03, 0x02, 0x01, 0, 0, 0, 0]); // nlmsghdr
   expected.set([AF_INET6, 17, 0, 0, 0xff, 0xff, 0xff, 0xff], 16); // family, protocol, ext, pad, states
   assert.deepEqual(bytes, expected);
+});
+
+Deno.test("encodeTcpDiagCompatRequest: the exact 76 request bytes (TCPDIAG_GETSOCK, every state)", () => {
+  const bytes = encodeTcpDiagCompatRequest(new Uint8Array(76).fill(0xee), 0x01020304);
+  const expected = new Uint8Array(76);
+  expected.set([76, 0, 0, 0, TCPDIAG_GETSOCK, 0, 0x01, 0x03, 0x04, 0x03, 0x02, 0x01, 0, 0, 0, 0]); // nlmsghdr
+  expected.set([0xff, 0xff, 0xff, 0xff], 16 + INET_DIAG_REQ_COMPAT_STATES_OFFSET); // idiag_states
+  assert.deepEqual(bytes, expected);
+  assert.equal(INET_DIAG_REQ_SIZE, 60);
+  assert.equal(INET_DIAG_REQ_COMPAT_STATES_OFFSET, 4 + 48); // after family, lengths, ext and the sockid
 });
 
 /** The captured rows from /proc at the same moment as the netlink capture (sorted lines). */
@@ -243,6 +257,39 @@ Deno.test("decodeNetlinkChunk: errors and truncation", () => {
   // A message shorter than inet_diag_msg is skipped, not read past its end.
   const short = concat(message(SOCK_DIAG_BY_FAMILY, new Uint8Array(8)), done);
   assert.deepEqual(decodeInetDiagMessages(short, "tcp"), []);
+});
+
+Deno.test("SockDiagClient: one TCPDIAG_GETSOCK dump gives the same TCP rows as the tcp4 and tcp6 dumps", async () => {
+  const listeners = [
+    Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+    Deno.listen({ hostname: "::1", port: 0 }),
+  ];
+  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
+  const connections = await Promise.all(
+    ports.map((port, i) => Deno.connect({ hostname: i === 0 ? "127.0.0.1" : "::1", port })),
+  );
+  const accepted = await Promise.all(listeners.map((l) => l.accept()));
+  const ours = (rows: SocketRecord[]) =>
+    rowLines(rows.filter((r) => ports.includes(r.localPort) || ports.includes(r.remotePort)));
+  const combined = new SockDiagClient();
+  const perFamily = new SockDiagClient({ tcpCompatDump: false });
+  try {
+    const both = combined.dumpTcpBothFamilies([]);
+    assert.ok(
+      both.some((r) => r.family === 4) && both.some((r) => r.family === 6),
+      "both families in one dump",
+    );
+    const separate = [...perFamily.dumpTable("tcp", 4, []), ...perFamily.dumpTable("tcp", 6, [])];
+    assert.equal(ours(both).length, 6); // per family: the listener and both ends of the connection
+    assert.deepEqual(ours(both), ours(separate));
+    assert.deepEqual(ours(combined.dumpAll()), ours(perFamily.dumpAll()));
+    assert.equal(combined.tcpCompatDump, true);
+    assert.equal(perFamily.tcpCompatDump, false);
+  } finally {
+    combined.close();
+    perFamily.close();
+    for (const c of [...connections, ...accepted, ...listeners]) c.close();
+  }
 });
 
 Deno.test("SockDiagClient: a live dump sees a listener of this process, and the socket is reused", () => {

@@ -6,8 +6,14 @@
  * every descriptor of every process is the expensive part of a poll (about 3 µs per descriptor), so
  * this map reads as little as it can:
  *
- * 1. Every poll lists the pids in /proc (cheap) and forgets the inodes of pids that are gone.
- * 2. Sockets whose inode is already known get their pid from the map: no descriptor is read.
+ * 1. Sockets whose inode is already known get their pid from the map: no descriptor is read. Each
+ *    owner pid is checked once per poll with one `stat` ({@link pidInstanceToken}): an owner that
+ *    exited, or whose pid now names another process, is forgotten with its inodes, and its sockets
+ *    count as unknown (e.g. a socket inherited by a child that outlives its parent).
+ * 2. /proc is listed (about 1 µs and 0.4 KB of garbage per process) only when some inode is unknown
+ *    and a process may have started since the last listing (the newest pid, the last field of
+ *    `/proc/loadavg`, moved), and once every {@link PID_LIST_REFRESH_POLLS} polls to forget pids that
+ *    are gone.
  * 3. Only when some inode is unknown are descriptors read, in widening stages, stopping as soon as
  *    every inode is known: first the pids never scanned (new processes), then the pids whose
  *    descriptor count changed since their last scan (`stat("/proc/<pid>/fd").st_size`, kernel ≥ 6.2;
@@ -25,6 +31,7 @@
  */
 
 import type { SocketRecord } from "../../model/types.ts";
+import { pidInstanceToken } from "./pid_instance.ts";
 import {
   countWarning,
   WARNING_OWNER_ACCESS_DENIED,
@@ -53,7 +60,12 @@ export interface SocketOwnerMapStats {
   fdDirectoryScans: number;
   /** Polls that went beyond new pids (stages 2 and 3 of the module description). */
   widenedScans: number;
+  /** Listings of /proc. */
+  pidListings: number;
 }
+
+/** In a steady state (no unknown inode), /proc is listed once every this many polls. */
+export const PID_LIST_REFRESH_POLLS = 60;
 
 /** Default of {@link SocketOwnerMapOptions.missRetryPolls}. */
 export const DEFAULT_MISS_RETRY_POLLS = 60;
@@ -68,6 +80,10 @@ interface PidEntry {
   fdCountAtScan: number;
   /** Socket inodes found at the last scan. */
   inodes: number[];
+  /** {@link pidInstanceToken} taken just before the last scan. */
+  instance: string | undefined;
+  /** Poll number in which the pid was last confirmed to be the scanned process. */
+  confirmedInPoll: number;
 }
 
 const SOCKET_LINK_PREFIX = "socket:[";
@@ -75,7 +91,7 @@ const SOCKET_LINK_PREFIX = "socket:[";
 /** Maps socket inodes to owner pids; see the module description. */
 export class SocketOwnerMap {
   /** Work counters (fd directory scans etc.). */
-  readonly stats: SocketOwnerMapStats = { polls: 0, fdDirectoryScans: 0, widenedScans: 0 };
+  readonly stats: SocketOwnerMapStats = { polls: 0, fdDirectoryScans: 0, widenedScans: 0, pidListings: 0 };
 
   readonly #procRoot: string;
   readonly #missRetryPolls: number;
@@ -84,6 +100,9 @@ export class SocketOwnerMap {
   readonly #pids = new Map<number, PidEntry>();
   #misses = new Set<number>();
   #lastMissRetryPoll = 0;
+  #lastListingPoll = 0;
+  /** Newest pid (from `loadavg`) just before the last listing; undefined when unknown. */
+  #newestPidAtListing: number | undefined;
   /** Sockets of the current poll whose inode is unknown (reused between polls). */
   readonly #pending: SocketRecord[] = [];
 
@@ -105,13 +124,16 @@ export class SocketOwnerMap {
    */
   assignOwners(sockets: SocketRecord[], warnings: WarningCounts): void {
     const poll = ++this.stats.polls;
-    this.#refreshPidList(poll);
+    if (this.#lastListingPoll === 0 || poll - this.#lastListingPoll >= PID_LIST_REFRESH_POLLS) {
+      this.#refreshPidList(poll);
+    }
 
     const pending = this.#pending;
     pending.length = 0;
     for (const socket of sockets) {
       const inode = socket.inode ?? 0;
-      const owner = inode === 0 ? 0 : this.#ownerByInode.get(inode);
+      let owner = inode === 0 ? 0 : this.#ownerByInode.get(inode);
+      if (owner !== undefined && owner !== 0 && !this.#confirm(owner, poll)) owner = undefined;
       if (owner !== undefined) {
         socket.pid = owner;
         continue;
@@ -123,6 +145,18 @@ export class SocketOwnerMap {
       if (this.#misses.size > 0) this.#misses = new Set();
       return;
     }
+    if (
+      this.#lastListingPoll !== poll && !this.#hasFreshUnknown() &&
+      poll - this.#lastMissRetryPoll < this.#missRetryPolls
+    ) {
+      // Only known misses: they can only be found in a process started since the last listing.
+      const newest = this.#newestPid();
+      if (newest !== undefined && newest === this.#newestPidAtListing) {
+        pending.length = 0;
+        return;
+      }
+    }
+    if (this.#lastListingPoll !== poll) this.#refreshPidList(poll);
 
     // Stage 1: processes never scanned (each process is read once in its life this way).
     this.#scanWhere(poll, warnings, (entry) => entry.scannedInPoll === 0);
@@ -149,8 +183,39 @@ export class SocketOwnerMap {
     return false;
   }
 
+  /**
+   * Whether `pid` is still the process whose descriptors were scanned (checked once per poll);
+   * forgets it and its inodes when it is not.
+   */
+  #confirm(pid: number, poll: number): boolean {
+    const entry = this.#pids.get(pid);
+    if (entry === undefined) return false;
+    if (entry.confirmedInPoll === poll) return true;
+    const instance = pidInstanceToken(this.#procRoot, pid);
+    if (instance !== undefined && instance === entry.instance) {
+      entry.confirmedInPoll = poll;
+      return true;
+    }
+    this.#forget(pid, entry);
+    return false;
+  }
+
+  /** The most recently created pid (last field of `/proc/loadavg`); undefined when unreadable. */
+  #newestPid(): number | undefined {
+    try {
+      const text = Deno.readTextFileSync(`${this.#procRoot}/loadavg`);
+      const newest = Number(text.slice(text.lastIndexOf(" ") + 1));
+      return Number.isInteger(newest) ? newest : undefined;
+    } catch {
+      return undefined; // e.g. a test's fake /proc: list every time
+    }
+  }
+
   /** Lists /proc; forgets pids that are gone. */
   #refreshPidList(poll: number): void {
+    this.#lastListingPoll = poll;
+    this.stats.pidListings++;
+    this.#newestPidAtListing = this.#newestPid(); // before the listing: a pid made during it counts as new
     for (const entry of Deno.readDirSync(this.#procRoot)) {
       const code = entry.name.charCodeAt(0);
       if (code < 0x30 || code > 0x39) continue;
@@ -159,7 +224,14 @@ export class SocketOwnerMap {
       if (known !== undefined) {
         known.listedInPoll = poll;
       } else {
-        this.#pids.set(pid, { listedInPoll: poll, scannedInPoll: 0, fdCountAtScan: -1, inodes: [] });
+        this.#pids.set(pid, {
+          listedInPoll: poll,
+          scannedInPoll: 0,
+          fdCountAtScan: -1,
+          inodes: [],
+          instance: undefined,
+          confirmedInPoll: 0,
+        });
       }
     }
     for (const [pid, entry] of this.#pids) {
@@ -218,6 +290,8 @@ export class SocketOwnerMap {
     this.stats.fdDirectoryScans++;
     this.#onFdDirectoryScan?.(pid);
     entry.scannedInPoll = poll;
+    entry.instance = pidInstanceToken(this.#procRoot, pid);
+    entry.confirmedInPoll = poll;
     const fdDirectory = `${this.#procRoot}/${pid}/fd`;
     const inodes: number[] = [];
     let fdCount = 0;

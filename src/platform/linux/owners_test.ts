@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { SocketRecord } from "../../model/types.ts";
-import { SocketOwnerMap } from "./owners.ts";
+import { PID_LIST_REFRESH_POLLS, SocketOwnerMap } from "./owners.ts";
 import { WARNING_OWNER_PID_VANISHED, type WarningCounts } from "./warnings.ts";
 
 /** A fake /proc: `<root>/<pid>/fd/<n>` symlinks to `socket:[inode]` (and one to a regular file). */
@@ -90,11 +90,49 @@ Deno.test("SocketOwnerMap: steady polls read no fd directory; only new or change
     assert.ok(widened.scanned.includes(200) && widened.scanned.includes(500));
     assert.deepEqual(poll(map, scanned, 1, 2, 3, 4, 5).scanned, []);
 
-    // A process that exits takes its inodes with it; no scan is needed for that.
+    // A process that exits with its sockets costs no scan; its inodes are forgotten at the next
+    // periodic listing of /proc.
     proc.removeProcess(100);
     assert.deepEqual(poll(map, scanned, 3, 4, 5), { pids: [200, 400, 200], scanned: [], warnings: {} });
-    assert.equal(map.ownerOf(1), 0);
     assert.equal(map.stats.polls, 8);
+    for (let i = 0; i < PID_LIST_REFRESH_POLLS; i++) {
+      assert.deepEqual(poll(map, scanned, 3, 4, 5).scanned, []);
+    }
+    assert.equal(map.ownerOf(1), 0);
+    assert.equal(map.ownerOf(3), 200);
+  } finally {
+    proc.dispose();
+  }
+});
+
+Deno.test("SocketOwnerMap: steady polls list /proc only once every PID_LIST_REFRESH_POLLS polls", () => {
+  const proc = new FakeProc();
+  try {
+    proc.addProcess(100, 1);
+    const map = new SocketOwnerMap({ procRoot: proc.root });
+    for (let i = 0; i < 2 * PID_LIST_REFRESH_POLLS; i++) assert.deepEqual(poll(map, [], 1).pids, [100]);
+    assert.equal(map.stats.pidListings, 2);
+    // An unknown inode lists /proc at once (a new process may own it).
+    proc.addProcess(200, 2);
+    assert.deepEqual(poll(map, [], 1, 2).pids, [100, 200]);
+    assert.equal(map.stats.pidListings, 3);
+  } finally {
+    proc.dispose();
+  }
+});
+
+Deno.test("SocketOwnerMap: when the owner exits, its socket moves to the child that inherited it", () => {
+  const proc = new FakeProc();
+  try {
+    proc.addProcess(100, 7);
+    const scanned: number[] = [];
+    const map = new SocketOwnerMap({ procRoot: proc.root, onFdDirectoryScan: (pid) => scanned.push(pid) });
+    assert.deepEqual(poll(map, scanned, 7).pids, [100]);
+    proc.addProcess(600, 7); // forked with the socket; the parent still holds it too
+    assert.deepEqual(poll(map, scanned, 7), { pids: [100], scanned: [], warnings: {} });
+    proc.removeProcess(100);
+    assert.deepEqual(poll(map, scanned, 7), { pids: [600], scanned: [600], warnings: {} });
+    assert.deepEqual(poll(map, scanned, 7), { pids: [600], scanned: [], warnings: {} });
   } finally {
     proc.dispose();
   }
@@ -131,6 +169,31 @@ Deno.test("SocketOwnerMap: an inode nobody owns triggers one full scan, then onl
     // When the owner shows up (socket passed to a new process), it is found without a full round.
     proc.addProcess(400, 999);
     assert.deepEqual(poll(map, scanned, 1, 2, 999), { pids: [100, 200, 400], scanned: [400], warnings: {} });
+  } finally {
+    proc.dispose();
+  }
+});
+
+Deno.test("SocketOwnerMap: with only known misses, /proc is listed again only once a new pid appears", () => {
+  const proc = new FakeProc();
+  try {
+    const setNewestPid = (pid: number) =>
+      Deno.writeTextFileSync(`${proc.root}/loadavg`, `0.00 0.01 0.05 1/80 ${pid}\n`);
+    setNewestPid(200);
+    proc.addProcess(100, 1);
+    const scanned: number[] = [];
+    const map = new SocketOwnerMap({ procRoot: proc.root, onFdDirectoryScan: (pid) => scanned.push(pid) });
+    assert.deepEqual(poll(map, scanned, 1, 999).pids, [100, 0]); // 999: nobody's
+    const listings = map.stats.pidListings;
+    for (let i = 0; i < 5; i++) {
+      assert.deepEqual(poll(map, scanned, 1, 999), { pids: [100, 0], scanned: [], warnings: {} });
+    }
+    assert.equal(map.stats.pidListings, listings);
+    // A process starts (the newest pid moves) holding the socket: listed and read at once.
+    proc.addProcess(300, 999);
+    setNewestPid(300);
+    assert.deepEqual(poll(map, scanned, 1, 999), { pids: [100, 300], scanned: [300], warnings: {} });
+    assert.equal(map.stats.pidListings, listings + 1);
   } finally {
     proc.dispose();
   }

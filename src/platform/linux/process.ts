@@ -1,10 +1,11 @@
 /**
  * Process details (ProcessInfo) from /proc/<pid>, cached per process.
  *
- * A process is identified by (pid, start time): the start time comes from `/proc/<pid>/stat`, which is
- * the only file read for a known process on each poll. Everything else — `exe`, `cmdline`, `status`,
- * the user name, the parent's name and the module list from `maps` — is read once per (pid, start time)
- * and reused until the process stops owning sockets or the pid is reused by another process.
+ * A process is identified by (pid, start time): the start time comes from `/proc/<pid>/stat`.
+ * Everything else — `exe`, `cmdline`, `status`, the user name, the parent's name and the module list
+ * from `maps` — is read once per (pid, start time) and reused until the process stops owning sockets or
+ * the pid is reused by another process. On each poll a known process costs one `stat` of its /proc
+ * directory ({@link pidInstanceToken}); `/proc/<pid>/stat` is read again only when that changed.
  *
  * Parsers of the individual files are pure functions over their text and are exported for tests.
  *
@@ -14,6 +15,7 @@
 import { basename } from "node:path";
 import type { ModuleInfo, ProcessInfo } from "../../model/types.ts";
 import { redactCommandLine } from "../../model/redact.ts";
+import { pidInstanceToken } from "./pid_instance.ts";
 import {
   countWarning,
   WARNING_PROCESS_ACCESS_DENIED,
@@ -201,10 +203,14 @@ export interface ProcessInfoReaderOptions {
 export interface ProcessInfoReaderStats {
   /** Full detail reads (exe, cmdline, status, maps, ...): once per (pid, start time). */
   detailReads: number;
+  /** Reads of `/proc/<pid>/stat` (none for a known process whose /proc directory is unchanged). */
+  statReads: number;
 }
 
 interface CachedProcess {
   startTicks: number;
+  /** {@link pidInstanceToken} when the entry was made or last confirmed by the start time. */
+  instance: string | undefined;
   info: ProcessInfo;
   /** Poll generation that last asked for this process. */
   usedInGeneration: number;
@@ -225,7 +231,7 @@ function attempt<T>(read: () => T): ReadOutcome<T> {
 /** Reads and caches {@link ProcessInfo} per (pid, start time); see the module description. */
 export class ProcessInfoReader {
   /** Work counters. */
-  readonly stats: ProcessInfoReaderStats = { detailReads: 0 };
+  readonly stats: ProcessInfoReaderStats = { detailReads: 0, statReads: 0 };
 
   readonly #procRoot: string;
   readonly #passwdPath: string;
@@ -246,6 +252,13 @@ export class ProcessInfoReader {
    * A process that vanished or cannot be read gives a partial ProcessInfo and a counted warning.
    */
   read(pid: number, warnings: WarningCounts): ProcessInfo {
+    const instance = pidInstanceToken(this.#procRoot, pid);
+    const known = this.#cache.get(pid);
+    if (known !== undefined && instance !== undefined && known.instance === instance) {
+      known.usedInGeneration = this.#generation;
+      return known.info;
+    }
+    this.stats.statReads++;
     const statPath = `${this.#procRoot}/${pid}/stat`;
     const statText = attempt(() => Deno.readTextFileSync(statPath));
     const stat = "value" in statText ? parseProcStat(statText.value) : undefined;
@@ -262,10 +275,11 @@ export class ProcessInfoReader {
     const cached = this.#cache.get(pid);
     if (cached !== undefined && cached.startTicks === stat.startTicks) {
       cached.usedInGeneration = this.#generation;
+      cached.instance = instance;
       return cached.info;
     }
     const info = this.#readDetails(pid, stat, warnings);
-    this.#cache.set(pid, { startTicks: stat.startTicks, info, usedInGeneration: this.#generation });
+    this.#cache.set(pid, { startTicks: stat.startTicks, instance, info, usedInGeneration: this.#generation });
     return info;
   }
 

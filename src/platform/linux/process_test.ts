@@ -97,6 +97,18 @@ function fakeProcRoot(): { root: string; passwd: string } {
   return { root, passwd };
 }
 
+/** Replaces `<root>/<pid>` by a new directory with copies of its files (a new inode). */
+function remakePidDirectory(root: string, pid: number): void {
+  const aside = `${root}/${pid}.${crypto.randomUUID()}`;
+  Deno.renameSync(`${root}/${pid}`, aside);
+  Deno.mkdirSync(`${root}/${pid}`);
+  for (const entry of Deno.readDirSync(aside)) {
+    if (entry.isSymlink) {
+      Deno.symlinkSync(Deno.readLinkSync(`${aside}/${entry.name}`), `${root}/${pid}/${entry.name}`);
+    } else Deno.copyFileSync(`${aside}/${entry.name}`, `${root}/${pid}/${entry.name}`);
+  }
+}
+
 const SLEEP_INFO: ProcessInfo = {
   pid: 21422,
   name: "sleep",
@@ -122,7 +134,10 @@ Deno.test("ProcessInfoReader: full details once per (pid, start time); a reused 
     assert.equal(reader.stats.detailReads, 1);
     reader.endPoll();
 
-    // The pid is reused by another process: other start time, other command line.
+    // The pid is reused by another process: a new /proc/<pid> directory (the old one is kept aside so
+    // that its inode number cannot be handed out again), other start time, other command line.
+    assert.equal(reader.stats.statReads, 1); // the directory was unchanged: no stat file read
+    remakePidDirectory(root, 21422);
     Deno.writeTextFileSync(
       `${root}/21422/stat`,
       fixtureText("process_sleep_stat").replace(" 61377 ", " 99900 "),
@@ -133,6 +148,13 @@ Deno.test("ProcessInfoReader: full details once per (pid, start time); a reused 
     assert.equal(second.commandLine, "sleep 600");
     assert.equal(second.startTime, 1700000999000);
     assert.deepEqual(warnings, {});
+
+    // The same process with a remade /proc directory (the kernel evicted its inode): the start time
+    // is read again and matches, so the details are not.
+    reader.endPoll();
+    remakePidDirectory(root, 21422);
+    assert.equal(reader.read(21422, warnings), second);
+    assert.deepEqual(reader.stats, { detailReads: 2, statReads: 3 });
 
     // Not asked for during one poll: forgotten, read again later.
     reader.endPoll();
@@ -169,6 +191,9 @@ Deno.test("ProcessInfoReader: a real process killed before its details are read"
   const alive = reader.read(pid, warnings);
   assert.equal(alive.name, "sleep");
   assert.equal(alive.partial, undefined);
+  reader.endPoll();
+  assert.equal(reader.read(pid, warnings), alive); // known and unchanged: one stat, no file read
+  assert.deepEqual(reader.stats, { detailReads: 1, statReads: 1 });
   reader.endPoll();
   child.kill("SIGKILL");
   await child.status; // reaped: /proc/<pid> is gone
