@@ -5,7 +5,8 @@
  * processes hold N loopback TCP sockets (N/2 connections, 20 % over ::1). Then, interleaved, each
  * repeated and reported as the median:
  * - `ss -tanp`: the peer a Linux admin would use (a process spawn, a netlink dump, a /proc fd scan);
- * - the floor: a bare netlink sock_diag dump of the same four tables (tcp4/6, udp4/6), decoded;
+ * - the floor: a bare netlink sock_diag dump of the same tables (TCP of both families in one request,
+ *   udp4, udp6), decoded;
  * - our poll: the Linux collector (tables + owners + process details) + the diff + formatting of the
  *   resulting changes (PR-PORTS lines and JSONL records), exactly what the monitor does per poll.
  * Printed: medians, the ratios poll/ss and poll/floor, the first (cold) poll, and the RSS.

@@ -128,7 +128,7 @@ export const RECEIVE_BUFFER_SIZE = 256 * 1024;
 /** Receive timeout: a dump that stalls longer than this fails instead of hanging the poll. */
 export const RECEIVE_TIMEOUT_SECONDS = 2;
 
-/** The four dumps of one poll, in order. */
+/** The four tables, one `SOCK_DIAG_BY_FAMILY` dump each (TCP is dumped in one request instead when the kernel allows it). */
 export const SOCK_DIAG_TABLES: readonly { protocol: Protocol; family: AddressFamily }[] = [
   { protocol: "tcp", family: 4 },
   { protocol: "tcp", family: 6 },
