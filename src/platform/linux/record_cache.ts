@@ -25,15 +25,25 @@ export const WORD0_MASK = 0xffff;
 
 interface CacheEntry {
   record: SocketRecord;
-  raw: Uint32Array;
+  /** Where the raw words are kept: `RAW_WORDS` words from `slot * RAW_WORDS` in the cache's slab. */
+  slot: number;
   /** Owner pid of `record` as handed out (records are shared, so this must not change in place). */
   pid: number;
   seen: number;
 }
 
-/** Per-inode cache of decoded records; one per collector, used from one poll at a time. */
+/** Slots the raw-word slab starts with (it doubles when full). */
+const INITIAL_SLOTS = 256;
+
+/**
+ * Per-inode cache of decoded records; one per collector, used from one poll at a time. The raw words of
+ * every entry live in one slab (a typed array per entry would cost about 150 bytes more each).
+ */
 export class RecordCache {
   readonly #entries = new Map<number, CacheEntry>();
+  #slab = new Uint32Array(INITIAL_SLOTS * RAW_WORDS);
+  #nextSlot = 0;
+  readonly #freeSlots: number[] = [];
   #generation = 0;
   /** Records reused and decoded in the current poll (for tests and benchmarks). */
   readonly stats = { reused: 0, decoded: 0 };
@@ -54,9 +64,10 @@ export class RecordCache {
   lookup(inode: number, words: Uint32Array, base: number): SocketRecord | undefined {
     const entry = this.#entries.get(inode);
     if (!entry) return undefined;
-    const raw = entry.raw;
-    if (raw[0] !== (words[base] & WORD0_MASK)) return undefined;
-    for (let i = 1; i < RAW_WORDS; i++) if (raw[i] !== words[base + i]) return undefined;
+    const slab = this.#slab;
+    const at = entry.slot * RAW_WORDS;
+    if (slab[at] !== (words[base] & WORD0_MASK)) return undefined;
+    for (let i = 1; i < RAW_WORDS; i++) if (slab[at + i] !== words[base + i]) return undefined;
     entry.seen = this.#generation;
     this.stats.reused++;
     return entry.record;
@@ -67,14 +78,27 @@ export class RecordCache {
     this.stats.decoded++;
     let entry = this.#entries.get(inode);
     if (!entry) {
-      entry = { record, raw: new Uint32Array(RAW_WORDS), pid: record.pid, seen: this.#generation };
+      entry = { record, slot: this.#takeSlot(), pid: record.pid, seen: this.#generation };
       this.#entries.set(inode, entry);
     }
     entry.record = record;
     entry.pid = record.pid;
     entry.seen = this.#generation;
-    entry.raw.set(words.subarray(base, base + RAW_WORDS));
-    entry.raw[0] &= WORD0_MASK;
+    const slab = this.#slab;
+    const at = entry.slot * RAW_WORDS;
+    slab[at] = words[base] & WORD0_MASK;
+    for (let i = 1; i < RAW_WORDS; i++) slab[at + i] = words[base + i];
+  }
+
+  #takeSlot(): number {
+    const free = this.#freeSlots.pop();
+    if (free !== undefined) return free;
+    if ((this.#nextSlot + 1) * RAW_WORDS > this.#slab.length) {
+      const grown = new Uint32Array(this.#slab.length * 2);
+      grown.set(this.#slab);
+      this.#slab = grown;
+    }
+    return this.#nextSlot++;
   }
 
   /**
@@ -97,7 +121,9 @@ export class RecordCache {
     }
     const generation = this.#generation;
     this.#entries.forEach((entry, inode) => { // forEach: no [key, value] array per entry
-      if (entry.seen !== generation) this.#entries.delete(inode);
+      if (entry.seen === generation) return;
+      this.#entries.delete(inode);
+      this.#freeSlots.push(entry.slot);
     });
   }
 

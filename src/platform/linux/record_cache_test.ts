@@ -65,3 +65,34 @@ Deno.test("a reused record whose owner changed is replaced by a copy; the emitte
   cache.settleOwners([]);
   assert.equal(cache.size, 0, "inodes not seen in a poll are forgotten");
 });
+
+Deno.test("many sockets: the raw words survive the slab growing, and freed slots are reused without mix-ups", () => {
+  const cache = new RecordCache();
+  const wordsOf = (inode: number) => {
+    const words = message(0);
+    words[1] = inode; // ports: one per socket
+    return words;
+  };
+  const recordOf = (inode: number): SocketRecord => ({ ...record(0), inode, localPort: inode });
+  cache.beginPoll();
+  const rows = Array.from({ length: 1000 }, (_, i) => recordOf(i + 1));
+  for (const row of rows) cache.store(row.inode!, row, wordsOf(row.inode!), 0);
+  cache.settleOwners(rows);
+  // Next poll: only the odd inodes are still there; the even ones are forgotten (their slots freed).
+  cache.beginPoll();
+  const odd = rows.filter((r) => r.inode! % 2 === 1);
+  for (const row of odd) assert.equal(cache.lookup(row.inode!, wordsOf(row.inode!), 0), row);
+  cache.settleOwners(odd);
+  assert.equal(cache.size, 500);
+  // New sockets take the freed slots; the old ones still match only their own words.
+  cache.beginPoll();
+  const fresh = Array.from({ length: 500 }, (_, i) => recordOf(5001 + i));
+  for (const row of fresh) cache.store(row.inode!, row, wordsOf(row.inode!), 0);
+  for (const row of odd) {
+    assert.equal(cache.lookup(row.inode!, wordsOf(row.inode!), 0), row);
+    assert.equal(cache.lookup(row.inode!, wordsOf(row.inode! + 1), 0), undefined);
+  }
+  for (const row of fresh) assert.equal(cache.lookup(row.inode!, wordsOf(row.inode!), 0), row);
+  cache.settleOwners([...odd, ...fresh]);
+  assert.equal(cache.size, 1000);
+});
