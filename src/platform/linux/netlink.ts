@@ -8,7 +8,7 @@
  * TCP is first asked for with the older `TCPDIAG_GETSOCK` request (`struct inet_diag_req`), which the
  * kernel answers for IPv4 and IPv6 together (`AF_UNSPEC`) in one walk of its connection hash table
  * instead of two: that walk (262 144 buckets on a 24 GiB machine) is a fixed cost of every poll. When a
- * kernel refuses it, the client falls back to the two `SOCK_DIAG_BY_FAMILY` dumps for good.
+ * kernel refuses the first such request, the client uses the two `SOCK_DIAG_BY_FAMILY` dumps for good.
  *
  * Layouts (`include/uapi/linux/netlink.h`, `include/uapi/linux/inet_diag.h`) are the named constants
  * below. Header fields, `uid` and `inode` are in host byte order (little-endian on the machines we run
@@ -453,7 +453,7 @@ export class SockDiagClient {
 
   /**
    * Whether TCP is dumped with one `TCPDIAG_GETSOCK` request: undefined until the first
-   * {@link dumpAll}, false after the kernel refused it once.
+   * {@link dumpAll}, false when the kernel refused the first one.
    */
   get tcpCompatDump(): boolean | undefined {
     return this.#tcpCompat;
@@ -473,7 +473,9 @@ export class SockDiagClient {
         this.#tcpCompat = true;
         tcpDone = true;
       } catch (error) {
-        if (!(error instanceof NetlinkDumpError)) throw error;
+        // Only a first attempt that fails (an NLMSG_ERROR refusal, or a failed send or receive) means
+        // this kernel does not answer the request; once it worked, a failure is the poll's failure.
+        if (!(error instanceof OsCallError) || this.#tcpCompat === true) throw error;
         rows.length = before; // a refused request leaves no partial rows behind
         this.#tcpCompat = false;
       }
