@@ -18,6 +18,8 @@ const root = fileURLToPath(new URL(".", import.meta.url));
 const minimalOptions: Record<string, Record<string, unknown>> = {
   webhook: { url: "http://127.0.0.1:9/" },
   exec: { command: ["true"] },
+  syslog: { url: "udp://127.0.0.1:9" },
+  otlp: { endpoint: "http://127.0.0.1:9" },
 };
 
 const folders: string[] = [];

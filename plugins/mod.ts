@@ -13,6 +13,8 @@ import exec from "./exec/mod.ts";
 import eventlog from "./eventlog/mod.ts";
 import filter from "./filter/mod.ts";
 import newListener from "./new-listener/mod.ts";
+import otlp from "./otlp/mod.ts";
+import syslog from "./syslog/mod.ts";
 import webhook from "./webhook/mod.ts";
 
 /** One built-in plugin. */
@@ -39,6 +41,16 @@ const list: BuiltinPlugin[] = [
   { id: "webhook", summary: "POST alerts as JSON to a URL (queued, retried with backoff)", factory: webhook },
   { id: "exec", summary: "run a command with each alert as JSON on stdin (with a timeout)", factory: exec },
   { id: "eventlog", summary: "write alerts to the Windows Application event log", factory: eventlog },
+  {
+    id: "syslog",
+    summary: "ship every change and alert to syslog (RFC 5424 over UDP, TCP or TLS)",
+    factory: syslog,
+  },
+  {
+    id: "otlp",
+    summary: "ship every change and alert as OpenTelemetry logs (OTLP/HTTP JSON)",
+    factory: otlp,
+  },
 ];
 
 /** Built-in plugins by id, in the order above. */
