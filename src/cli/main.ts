@@ -109,7 +109,10 @@ async function commandRun(args: string[], io: CliIo): Promise<number> {
     const warnings = Object.entries(stats.warnings).map(([k, n]) => `${k}: ${n}`).join(", ");
     log(
       `stopped after ${stats.polls} polls: ${stats.changes} changes, ${stats.alerts} alerts, ${stats.overruns} overruns, ` +
-        `${stats.collectErrors} failed polls${warnings ? `; warnings ${warnings}` : ""}`,
+        `${stats.collectErrors} failed polls${warnings ? `; warnings ${warnings}` : ""}` +
+        (stats.events.received || stats.events.dropped
+          ? `; events ${stats.events.received} received, ${stats.events.dropped} dropped, ${stats.events.merged} merged`
+          : ""),
     );
     return 0;
   } finally {

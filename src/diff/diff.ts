@@ -11,6 +11,14 @@
  *   `closed` then (its duration is the time the process held it), and the kernel's remnant is tracked
  *   silently until it goes away, so it is neither opened nor closed a second time.
  *
+ * Kernel events (`Snapshot.events`, Linux) are merged before the poll's rows: a close event for an
+ * endpoint a poll saw is its `closed` (at the event's time, `source: "event"`); a close event for an
+ * endpoint no poll saw is one `opened` plus one `closed`. Either way the endpoint's later ownerless
+ * TIME_WAIT row is a silent remnant. Without events, an ownerless TIME_WAIT row nobody was seen
+ * owning is one `closed` marked `seenAfterClose` (its open and owner were missed), never an `opened`
+ * with a `closed` a minute later. Endpoints of the first snapshot were open before the monitor
+ * started: their `closed` marks the duration as a bound (`durationExact: false`).
+ *
  * @module
  */
 
@@ -19,9 +27,23 @@ import {
   endpointKey,
   type ProcessInfo,
   type Snapshot,
+  type SocketEvent,
   socketKey,
   type SocketRecord,
 } from "../model/types.ts";
+
+/** How long a close event keeps an endpoint's later ownerless rows silent (TIME_WAIT lasts 60 s). */
+export const CLOSED_ENDPOINT_MEMORY_MS = 120_000;
+
+/** Counters of an {@link EndpointTracker}, since it was created. */
+export interface TrackerStats {
+  /** Close events for endpoints a poll also saw (one `closed`, not two). */
+  merged: number;
+  /** Close events for endpoints no poll saw (one `opened` and one `closed`). */
+  eventOnly: number;
+  /** Ownerless TIME_WAIT rows first seen after their close (one `closed` marked `seenAfterClose`). */
+  seenAfterClose: number;
+}
 
 /** What the tracker remembers of an endpoint between polls (updated in place: no garbage per poll). */
 interface TrackedEndpoint {
@@ -32,6 +54,8 @@ interface TrackedEndpoint {
   seen: number;
   /** An ownerless row left behind by an endpoint already reported closed: no further events. */
   remnant?: boolean;
+  /** Seen in the first snapshot: it opened before the monitor started. */
+  atStart?: boolean;
 }
 
 /** Identity of a process beyond its pid: start time when known, else the image path or name. */
@@ -59,6 +83,10 @@ export class EndpointTracker {
   /** The entry that last took each record object: the identity fast path. */
   #byRecord = new WeakMap<SocketRecord, TrackedEndpoint>();
   #generation = 0;
+  /** Endpoint key → time of its close event, oldest first (pruned after {@link CLOSED_ENDPOINT_MEMORY_MS}). */
+  #closedByEvent = new Map<string, number>();
+  /** Counters (see {@link TrackerStats}). */
+  readonly stats: TrackerStats = { merged: 0, eventOnly: 0, seenAfterClose: 0 };
 
   /** Number of endpoints currently tracked. */
   get size(): number {
@@ -79,6 +107,9 @@ export class EndpointTracker {
     const time = snapshot.time;
     const endpoints = this.#endpoints;
     const changes: Change[] = [];
+    const first = generation === 1;
+    if (snapshot.events?.length && !first) this.#applyEvents(snapshot, changes, generation);
+    this.#pruneClosed(time);
     let ownerByEndpoint: Map<string, string> | undefined;
 
     for (const socket of snapshot.sockets) {
@@ -116,6 +147,7 @@ export class EndpointTracker {
           });
           continue;
         }
+        if (this.#takeRemnant(socket, key, generation, changes, first, time)) continue;
       }
       const process = socket.pid === 0 ? undefined : snapshot.processes.get(socket.pid) ?? tracked?.process;
       if (tracked?.process && process && !sameProcess(tracked.process, process)) {
@@ -124,10 +156,12 @@ export class EndpointTracker {
         tracked = undefined;
       }
       if (!tracked) {
-        const entry = { socket, process, firstSeen: time, seen: generation };
+        const entry: TrackedEndpoint = { socket, process, firstSeen: time, seen: generation };
+        if (first) entry.atStart = true;
         endpoints.set(key, entry);
         this.#byRecord.set(socket, entry);
-        changes.push({ kind: "opened", time, socket, process, firstSeen: time });
+        if (this.#closedByEvent.size) this.#closedByEvent.delete(endpointKey(socket)); // a new socket
+        changes.push({ kind: "opened", time, socket, process, firstSeen: time, source: "poll" });
         continue;
       }
       const previousState = tracked.socket.state;
@@ -136,7 +170,15 @@ export class EndpointTracker {
       tracked.seen = generation;
       this.#byRecord.set(socket, tracked);
       if (previousState !== socket.state) {
-        changes.push({ kind: "changed", time, socket, process, firstSeen: tracked.firstSeen, previousState });
+        changes.push({
+          kind: "changed",
+          time,
+          socket,
+          process,
+          firstSeen: tracked.firstSeen,
+          previousState,
+          source: "poll",
+        });
       }
     }
     endpoints.forEach((tracked, key) => { // forEach: no [key, value] array per entry
@@ -146,17 +188,123 @@ export class EndpointTracker {
     });
     return changes;
   }
+
+  /**
+   * An ownerless row nobody is seen owning now: the remnant of an endpoint closed by an event (silent),
+   * or a TIME_WAIT first seen after its close (one `closed`, marked; silent in the first snapshot).
+   * Tracks it as a remnant and returns true; false for any other row.
+   */
+  #takeRemnant(
+    socket: SocketRecord,
+    key: string,
+    generation: number,
+    changes: Change[],
+    first: boolean,
+    time: number,
+  ): boolean {
+    const closedByEvent = this.#closedByEvent.size > 0 && this.#closedByEvent.has(endpointKey(socket));
+    if (!closedByEvent && socket.state !== "TIME_WAIT") return false;
+    const entry: TrackedEndpoint = { socket, firstSeen: time, seen: generation, remnant: true };
+    this.#endpoints.set(key, entry);
+    this.#byRecord.set(socket, entry);
+    if (closedByEvent || first) return true;
+    this.stats.seenAfterClose++;
+    changes.push({
+      kind: "closed",
+      time,
+      socket,
+      firstSeen: time,
+      source: "poll",
+      durationExact: false,
+      seenAfterClose: true,
+    });
+    return true;
+  }
+
+  /** Merges the close events of one snapshot (see the module description). */
+  #applyEvents({ events = [], processes }: Snapshot, changes: Change[], generation: number): void {
+    const byEndpoint = new Map<string, string>();
+    for (const [key, tracked] of this.#endpoints) {
+      if (tracked.remnant || tracked.seen !== generation - 1) continue;
+      const endpoint = endpointKey(tracked.socket);
+      if (tracked.socket.pid !== 0 || !byEndpoint.has(endpoint)) byEndpoint.set(endpoint, key);
+    }
+    for (const event of events) {
+      const endpoint = endpointKey(event.socket);
+      const key = byEndpoint.get(endpoint);
+      const tracked = key === undefined ? undefined : this.#endpoints.get(key);
+      if (tracked && key !== undefined) {
+        this.stats.merged++;
+        this.#endpoints.delete(key);
+        byEndpoint.delete(endpoint);
+        const closed = closedChange(tracked, event.time);
+        closed.source = "event";
+        if (event.openedAt !== undefined && event.openedAt <= tracked.firstSeen) {
+          closed.durationMs = event.time - event.openedAt;
+          delete closed.durationExact;
+        }
+        addBytes(closed, event);
+        changes.push(closed);
+      } else {
+        this.stats.eventOnly++;
+        const pid = event.socket.pid;
+        changes.push(...eventOnlyChanges(event, pid === 0 ? undefined : processes.get(pid)));
+      }
+      this.#closedByEvent.delete(endpoint); // re-inserted last: the map stays in time order
+      this.#closedByEvent.set(endpoint, event.time);
+    }
+  }
+
+  /** Forgets close events older than {@link CLOSED_ENDPOINT_MEMORY_MS}. */
+  #pruneClosed(time: number): void {
+    for (const [endpoint, closedAt] of this.#closedByEvent) {
+      if (time - closedAt < CLOSED_ENDPOINT_MEMORY_MS) return;
+      this.#closedByEvent.delete(endpoint);
+    }
+  }
+}
+
+/** The `opened` and `closed` of an endpoint only an event saw. */
+function eventOnlyChanges(event: SocketEvent, process: ProcessInfo | undefined): Change[] {
+  const { socket } = event;
+  const opened = event.openedAt ?? event.time;
+  const openedSocket = event.lastState && event.lastState !== socket.state
+    ? { ...socket, state: event.lastState }
+    : socket;
+  const closed: Change = {
+    kind: "closed",
+    time: event.time,
+    socket,
+    process,
+    firstSeen: opened,
+    source: "event",
+  };
+  if (event.openedAt !== undefined) closed.durationMs = event.time - event.openedAt;
+  else closed.durationExact = false;
+  addBytes(closed, event);
+  return [
+    { kind: "opened", time: opened, socket: openedSocket, process, firstSeen: opened, source: "event" },
+    closed,
+  ];
+}
+
+function addBytes(change: Change, event: SocketEvent): void {
+  if (event.bytesSent !== undefined) change.bytesSent = event.bytesSent;
+  if (event.bytesReceived !== undefined) change.bytesReceived = event.bytesReceived;
 }
 
 function closedChange(tracked: TrackedEndpoint, time: number): Change {
-  return {
+  const change: Change = {
     kind: "closed",
     time,
     socket: tracked.socket,
     process: tracked.process,
     firstSeen: tracked.firstSeen,
     durationMs: time - tracked.firstSeen,
+    source: "poll",
   };
+  if (tracked.atStart) change.durationExact = false;
+  return change;
 }
 
 /** Endpoint key → the socket key of its owned (pid ≠ 0) entry last seen in `generation`. */

@@ -77,13 +77,91 @@ Deno.test("an owner letting go of a socket (ownerless TIME_WAIT) is its close; t
   );
 });
 
-Deno.test("an ownerless row never seen with an owner is opened with pid 0", () => {
+Deno.test("an ownerless open row never seen with an owner is opened with pid 0", () => {
   const t = new EndpointTracker();
   t.observe(snap(0, []));
-  const c = t.observe(snap(1, [{ ...conn, pid: 0, state: "TIME_WAIT" }], []));
+  const c = t.observe(snap(1, [{ ...conn, pid: 0 }], []));
   assert.equal(c[0].kind, "opened");
   assert.equal(c[0].socket.pid, 0);
   assert.equal(c[0].process, undefined);
+  assert.equal(c[0].source, "poll");
+});
+
+Deno.test("an ownerless TIME_WAIT first seen by a poll is one closed, seen after close, and nothing later", () => {
+  const t = new EndpointTracker();
+  t.observe(snap(0, []));
+  const remnant = { ...conn, pid: 0, state: "TIME_WAIT" as const };
+  const c = t.observe(snap(1000, [remnant], []));
+  assert.deepEqual(c.map((x) => [x.kind, x.seenAfterClose, x.durationExact, x.durationMs, x.source]), [
+    ["closed", true, false, undefined, "poll"],
+  ]);
+  assert.deepEqual(t.observe(snap(2000, [{ ...remnant }], [])), []);
+  assert.deepEqual(t.observe(snap(61000, [], [])), [], "its disappearance 60 s later is not a second close");
+  assert.equal(t.stats.seenAfterClose, 1);
+});
+
+Deno.test("TIME_WAIT rows of the first snapshot stay silent; endpoints open at start close with a bound", () => {
+  const t = new EndpointTracker();
+  t.observe(snap(0, [listener, { ...conn, remotePort: 1, pid: 0, state: "TIME_WAIT" }]));
+  const c = t.observe(snap(5000, []));
+  assert.deepEqual(c.map((x) => [x.kind, x.socket.state, x.durationMs, x.durationExact]), [
+    ["closed", "LISTEN", 5000, false],
+  ]);
+});
+
+Deno.test("a close event for an endpoint a poll saw is its one closed; its TIME_WAIT remnant stays silent", () => {
+  const t = new EndpointTracker();
+  t.observe(snap(0, [listener]));
+  assert.equal(t.observe(snap(1000, [listener, conn])).length, 1);
+  const event = {
+    time: 1500,
+    socket: { ...conn, pid: 0, state: "CLOSED" as const },
+    bytesSent: 10,
+    bytesReceived: 20,
+  };
+  const c = t.observe({
+    ...snap(2000, [listener, { ...conn, pid: 0, state: "TIME_WAIT" }]),
+    events: [event],
+  });
+  assert.deepEqual(c.map((x) => [x.kind, x.time, x.socket.pid, x.process?.name, x.durationMs, x.source]), [
+    ["closed", 1500, 100, "web", 500, "event"],
+  ]);
+  assert.equal(c[0].bytesSent, 10);
+  assert.equal(c[0].bytesReceived, 20);
+  assert.equal(c[0].durationExact, undefined);
+  assert.deepEqual(t.observe(snap(3000, [listener, { ...conn, pid: 0, state: "TIME_WAIT" }])), []);
+  assert.deepEqual(t.observe(snap(62000, [listener])), []);
+  assert.equal(t.stats.merged, 1);
+});
+
+Deno.test("a connection no poll saw is one opened and one closed from its events, with its owner", () => {
+  const t = new EndpointTracker();
+  t.observe(snap(0, [listener]));
+  const event = {
+    time: 1405,
+    openedAt: 1400,
+    lastState: "ESTABLISHED" as const,
+    socket: { ...conn, state: "CLOSED" as const },
+    bytesSent: 3,
+    bytesReceived: 4,
+  };
+  const remnant = { ...conn, pid: 0, state: "TIME_WAIT" as const };
+  const c = t.observe({ ...snap(2000, [listener, remnant]), events: [event] });
+  assert.deepEqual(
+    c.map((x) => [x.kind, x.time, x.socket.state, x.process?.name, x.firstSeen, x.durationMs, x.source]),
+    [
+      ["opened", 1400, "ESTABLISHED", "web", 1400, undefined, "event"],
+      ["closed", 1405, "CLOSED", "web", 1400, 5, "event"],
+    ],
+  );
+  assert.deepEqual(t.observe(snap(3000, [listener, remnant])), [], "the remnant is not a new endpoint");
+  const unknownOpen = { time: 3500, socket: { ...conn, remotePort: 2, pid: 0, state: "CLOSED" as const } };
+  const d = t.observe({ ...snap(4000, [listener]), events: [unknownOpen] });
+  assert.deepEqual(d.map((x) => [x.kind, x.durationMs, x.durationExact]), [
+    ["opened", undefined, undefined],
+    ["closed", undefined, false],
+  ]);
+  assert.equal(t.stats.eventOnly, 2);
 });
 
 Deno.test("a pid reused by another process is a close plus an open", () => {

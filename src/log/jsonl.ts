@@ -29,6 +29,7 @@ export function eventRecord(change: Change, host: string): string {
     previousState: change.previousState,
     scopeId: s.scopeId,
     pid: s.pid,
+    holders: s.holders,
     processName: p?.name,
     processPath: p?.path,
     commandLine: p?.commandLine,
@@ -39,6 +40,11 @@ export function eventRecord(change: Change, host: string): string {
     processStart: p?.startTime === undefined ? undefined : new Date(p.startTime).toISOString(),
     firstSeen: new Date(change.firstSeen).toISOString(),
     durationMs: change.durationMs,
+    durationExact: change.durationExact,
+    seenAfterClose: change.seenAfterClose,
+    source: change.source ?? "poll",
+    bytesSent: change.bytesSent,
+    bytesReceived: change.bytesReceived,
     extra: change.extra,
   });
 }

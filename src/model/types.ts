@@ -76,6 +76,11 @@ export interface SocketRecord {
   scopeId?: number;
   /** Linux socket inode (the key to its owner); absent on Windows. */
   inode?: number;
+  /**
+   * Every process holding the socket when more than one does (e.g. a listener inherited by forked
+   * workers), oldest first; `pid` is the oldest. Absent when one process (or none) holds it.
+   */
+  holders?: number[];
 }
 
 /** One module (shared library / DLL, or the executable itself) mapped into a process. */
@@ -126,7 +131,33 @@ export interface Snapshot {
   processes: Map<number, ProcessInfo>;
   /** Warnings counted during this poll (vanished processes, denied reads, ...), by kind. */
   warnings: Record<string, number>;
+  /** Sockets the event sources saw close since the previous poll, oldest first (Linux). */
+  events?: SocketEvent[];
+  /** Events received and known dropped by the event sources since the collector started (Linux). */
+  eventCounts?: { received: number; dropped: number };
 }
+
+/**
+ * A socket the kernel reported as closed between two polls (Linux event capture), with what the
+ * event sources learnt of it. The diff merges it with what the polls saw.
+ */
+export interface SocketEvent {
+  /** When the socket closed, ms since the Unix epoch. */
+  time: number;
+  /** The endpoint; `pid` is the owner named by an event source or the listener, 0 when unknown. */
+  socket: SocketRecord;
+  /** When the connection started (connect or accept), when an event source saw it. */
+  openedAt?: number;
+  /** The TCP state before the close, when an event source saw it. */
+  lastState?: TcpState;
+  /** Bytes sent and acknowledged (TCP, from `tcp_info`). */
+  bytesSent?: number;
+  /** Bytes received (TCP, from `tcp_info`). */
+  bytesReceived?: number;
+}
+
+/** How a change was seen: by a kernel event, or by comparing two polls. */
+export type ChangeSource = "event" | "poll";
 
 /** What happened to an endpoint between two polls. */
 export type ChangeKind = "opened" | "closed" | "changed";
@@ -143,8 +174,24 @@ export interface Change {
   process?: ProcessInfo;
   /** When this endpoint was first seen, ms since the Unix epoch. */
   firstSeen: number;
-  /** For `closed`: how long the endpoint lived, from first seen to the poll that missed it, in ms. */
+  /**
+   * For `closed`: how long the endpoint lived, in ms: from its open to its close when an event
+   * source timed them, else from first seen to the poll that missed it (or the close event).
+   */
   durationMs?: number;
+  /** How the change was seen; absent means `poll`. */
+  source?: ChangeSource;
+  /**
+   * `false` on a `closed` whose `durationMs` is a bound, not a measurement (the endpoint was already
+   * open when the monitor started, or its open was not seen); absent when measured.
+   */
+  durationExact?: false;
+  /** `true` on a `closed` for an endpoint first seen after its owner had closed it (an ownerless TIME_WAIT). */
+  seenAfterClose?: true;
+  /** For TCP `closed` from an event: bytes sent and acknowledged (`tcp_info`). */
+  bytesSent?: number;
+  /** For TCP `closed` from an event: bytes received (`tcp_info`). */
+  bytesReceived?: number;
   /** For `changed`: the state before. */
   previousState?: TcpState | null;
   /** Fields added by `enrich` plugins, by plugin id (written to PR-EVENTS as `extra`). */

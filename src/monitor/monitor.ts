@@ -42,6 +42,8 @@ export interface MonitorStats {
   warnings: Record<string, number>;
   /** Duration of the slowest poll, ms. */
   slowestPollMs: number;
+  /** Kernel socket events received, known dropped, and merged with a poll's view (Linux). */
+  events: { received: number; dropped: number; merged: number };
 }
 
 /** What each warning kind the collectors count means to an administrator (unknown kinds are shown as they are). */
@@ -57,6 +59,13 @@ export const WARNING_TEXT: Record<string, string> = {
   "process-system": "the System process (pid 4) cannot be read in full: its entry is partial",
   "modules-unreadable": "the loaded modules of a process cannot be read: its entry lists none",
   "netlink-unavailable": "netlink sock_diag is not available: reading /proc/net instead (slower)",
+  "events-destroy-unavailable":
+    "socket destroy notifications are not available: connections and UDP sockets that open and close " +
+    "between two polls are not logged",
+  "events-trace-unavailable":
+    "the sock:inet_sock_set_state tracepoint is not available (needs root and tracefs): connections " +
+    "shorter than a poll are logged without their process, and without their open time",
+  "events-dropped": "socket events were lost (kernel buffer overflow): some short connections are missing",
 };
 
 /** Everything the loop is given; all effects are injected. */
@@ -99,10 +108,12 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorStats> {
     writeErrors: 0,
     warnings: {},
     slowestPollMs: 0,
+    events: { received: 0, dropped: 0, merged: 0 },
   };
   const tracker = new EndpointTracker();
   const warned = new Set<string>();
   const countWarnings = (snapshot: Snapshot) => {
+    if (snapshot.eventCounts) stats.events = { ...snapshot.eventCounts, merged: tracker.stats.merged };
     for (const [kind, n] of Object.entries(snapshot.warnings)) {
       stats.warnings[kind] = (stats.warnings[kind] ?? 0) + n;
       if (n > 0 && !warned.has(kind)) {

@@ -26,7 +26,7 @@ export async function createCollector(): Promise<Collector> {
     return createWindowsCollector();
   }
   const { createLinuxCollector } = await import("./linux/collector.ts");
-  return createLinuxCollector();
+  return createLinuxCollector({ events: true });
 }
 
 /** Defaults that differ by OS. */

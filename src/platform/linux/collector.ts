@@ -23,6 +23,8 @@ import { SocketOwnerMap, type SocketOwnerMapOptions } from "./owners.ts";
 import { ProcessInfoReader } from "./process.ts";
 import { readLinuxHostInfo } from "./host.ts";
 import { countWarning, WARNING_NETLINK_FALLBACK, type WarningCounts } from "./warnings.ts";
+import { EventCapture, type EventCaptureOptions } from "./events/capture.ts";
+import { attributeToListeners, listenerOwners } from "./listeners.ts";
 
 /** Where the socket tables come from: netlink, /proc/net, or netlink with /proc/net as fallback. */
 export type LinuxSocketSource = "auto" | "netlink" | "proc";
@@ -38,6 +40,11 @@ export interface LinuxCollectorOptions {
    * time netlink fails; `netlink`: netlink only, failures throw; `proc`: /proc/net only.
    */
   source?: LinuxSocketSource;
+  /**
+   * Capture socket closes between polls from kernel events (see `events/capture.ts`); off by default
+   * (the monitor turns it on). An object gives the capture's options.
+   */
+  events?: boolean | Omit<EventCaptureOptions, "clock">;
 }
 
 /** What the collector needs from a netlink sock_diag client ({@link SockDiagClient}); a seam for tests. */
@@ -67,6 +74,10 @@ export interface LinuxCollector extends Collector {
   readonly owners: SocketOwnerMap;
   /** The process details reader (its `stats` count detail reads). */
   readonly processes: ProcessInfoReader;
+  /** The event capture, when on. */
+  readonly events: EventCapture | undefined;
+  /** Settles once the event capture has stopped after {@link Collector.close}. */
+  closed(): Promise<void>;
 }
 
 /**
@@ -86,6 +97,10 @@ export function createLinuxCollector(
   let netlink: SocketTableDumper | undefined;
   let hostInfo: HostInfo | undefined;
   const recordCache = new RecordCache();
+  const capture = options.events
+    ? new EventCapture({ ...(options.events === true ? {} : options.events), clock })
+    : undefined;
+  let stopped: Promise<void> = Promise.resolve();
 
   function readSockets(warnings: WarningCounts): SocketRecord[] {
     if (activeSource === "netlink") {
@@ -110,21 +125,33 @@ export function createLinuxCollector(
     },
     owners,
     processes,
+    events: capture,
+    closed: () => stopped,
 
     collect(): Promise<Snapshot> {
       try {
         const time = clock.now();
         const warnings: WarningCounts = {};
+        const events = capture?.take(warnings); // before the dump: a socket closed since is in the next
         const sockets = readSockets(warnings);
         owners.assignOwners(sockets, warnings);
         if (activeSource === "netlink") recordCache.settleOwners(sockets);
+        const listeners = listenerOwners(sockets);
+        attributeToListeners(sockets, listeners);
         const processMap = new Map<number, ProcessInfo>();
-        for (const socket of sockets) {
-          const pid = socket.pid;
+        const addProcess = (pid: number) => {
           if (pid !== 0 && !processMap.has(pid)) processMap.set(pid, processes.read(pid, warnings));
+        };
+        for (const socket of sockets) addProcess(socket.pid);
+        const snapshot: Snapshot = { time, sockets, processes: processMap, warnings };
+        if (capture && events) {
+          attributeToListeners(events.map((e) => e.socket), listeners, true);
+          for (const event of events) addProcess(event.socket.pid);
+          snapshot.events = events;
+          snapshot.eventCounts = { ...capture.stats };
         }
         processes.endPoll();
-        return Promise.resolve({ time, sockets, processes: processMap, warnings });
+        return Promise.resolve(snapshot);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -137,6 +164,7 @@ export function createLinuxCollector(
     close(): void {
       netlink?.close();
       netlink = undefined;
+      if (capture) stopped = capture.close();
     },
   };
 }

@@ -2,7 +2,8 @@
  * The libc FFI box: the symbol table of `libc.so.6` that the Linux collector needs, and nothing else.
  *
  * Symbol names and argument order are the libc ones verbatim (see `man 2 socket`, `sendto`, `recv`,
- * `setsockopt`, `close`). Pointers and struct layouts stay in the modules that use them
+ * `setsockopt`, `close`, and for event capture `bind`, `poll`, `eventfd`, `mmap`, `syscall`). Pointers and
+ * struct layouts stay in the modules that use them
  * (`netlink.ts` builds the byte buffers); no other file calls `Deno.dlopen`.
  *
  * @module
@@ -23,6 +24,31 @@ export const LIBC_SYMBOLS = {
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   /** `int close(int fd)` */
   close: { parameters: ["i32"], result: "i32" },
+  // ---- event capture (src/platform/linux/events/) ----
+  /** `int bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen)` */
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /** `int *__errno_location(void)`: the calling thread's `errno`. */
+  __errno_location: { parameters: [], result: "pointer" },
+  /** `int eventfd(unsigned int initval, int flags)` */
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  /** `ssize_t write(int fd, const void *buf, size_t count)` */
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** `ssize_t read(int fd, void *buf, size_t count)` */
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** `int poll(struct pollfd *fds, nfds_t nfds, int timeout)`, run off the JS thread (returns a Promise). */
+  pollWait: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  /** `long syscall(long number, ...)` with five word arguments (`perf_event_open`). */
+  syscall5: { name: "syscall", parameters: ["i64", "buffer", "i64", "i64", "i64", "i64"], result: "i64" },
+  /** `int ioctl(int fd, unsigned long request, unsigned long arg)` */
+  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
+  /** `void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)` */
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  /** `int munmap(void *addr, size_t length)` */
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  /** `int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)` */
+  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "pointer"], result: "i32" },
+  /** `int umount2(const char *target, int flags)` */
+  umount2: { parameters: ["buffer", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened C library with {@link LIBC_SYMBOLS}. */

@@ -191,8 +191,8 @@ export function decodeNetlinkChunk(
 /** `EBADMSG`: what we report for a truncated or corrupt message. */
 export const EBADMSG = 74;
 
-/** Decodes one `inet_diag_msg` starting at `at`. */
-function decodeInetDiagMsg(view: DataView, at: number, protocol: Protocol): SocketRecord {
+/** Decodes one `inet_diag_msg` starting at `at` (pid 0). */
+export function decodeInetDiagMsg(view: DataView, at: number, protocol: Protocol): SocketRecord {
   const isIpv6 = view.getUint8(at + IDIAG_FAMILY_OFFSET) === AF_INET6;
   const family: AddressFamily = isIpv6 ? 6 : 4;
   const stateNumber = view.getUint8(at + IDIAG_STATE_OFFSET);

@@ -1,0 +1,231 @@
+/**
+ * Event capture beside the poll (Linux): the sources that see sockets close between two polls, read
+ * when readable and drained again by each poll, turned into {@link SocketEvent}s for the diff.
+ *
+ * - sock_diag destroy notifications (`destroy_listener.ts`): every freed TCP/UDP socket, with its
+ *   bytes; no owner.
+ * - the `sock:inet_sock_set_state` tracepoint (`tracepoint.ts`, root): the pid of the process that
+ *   connected, listened or closed, and the time of the connect, joined to the destroy notification by
+ *   the socket's 4-tuple.
+ *
+ * A source that cannot be opened is reported once (a warning kind in the first snapshot) and the
+ * monitor goes on with what is left; the poll remains the reconciling baseline.
+ *
+ * @module
+ */
+
+import type { Clock, SocketEvent, TcpState } from "../../../model/types.ts";
+import { endpointKey } from "../../../model/types.ts";
+import { countWarning, type WarningCounts } from "../warnings.ts";
+import type { DestroyedSocket } from "./destroy_decode.ts";
+import { DestroyListener } from "./destroy_listener.ts";
+import { ReadableWaiter } from "./readable_waiter.ts";
+
+/** Warning kind: the destroy notifications cannot be received; short connections and UDP sockets are missed. */
+export const WARNING_DESTROY_UNAVAILABLE = "events-destroy-unavailable";
+/** Warning kind: the tracepoint cannot be read; short connections are logged without their process. */
+export const WARNING_TRACE_UNAVAILABLE = "events-trace-unavailable";
+/** Warning kind: event buffers overflowed; some short connections were lost (counted, not all known). */
+export const WARNING_EVENTS_DROPPED = "events-dropped";
+
+/** Most events held between two polls; more are counted as dropped. */
+export const MAX_PENDING_EVENTS = 200_000;
+
+/** What a tracepoint source tells about one socket that went to `CLOSE` (see `tracepoint.ts`). */
+export interface TracedClose {
+  /** Pid of the process that connected or listened (0 when only softirq context saw it). */
+  pid: number;
+  /** When it connected (`SYN_SENT`) or was accepted, ms since the Unix epoch. */
+  openedAt?: number;
+  /** When it reached `CLOSE`, ms since the Unix epoch. */
+  closedAt: number;
+  /** The last state before `CLOSE`. */
+  lastState?: TcpState;
+}
+
+/** What {@link EventCapture} needs from a tracepoint source. */
+export interface TraceSource {
+  /** Descriptors to wait on. */
+  readonly fds: number[];
+  /** Reads everything buffered now; returns closes by endpoint key (TCP, pid 0). */
+  drain(into: Map<string, TracedClose>): void;
+  /** Samples the kernel reported lost. */
+  readonly lost: number;
+  /** Releases the source. */
+  close(): void;
+}
+
+/** Counters of an {@link EventCapture}, since it was created. */
+export interface EventCaptureStats {
+  /** Close events received (destroy notifications, and traced closes). */
+  received: number;
+  /** Events known lost: buffer overruns, tracepoint samples lost, more than {@link MAX_PENDING_EVENTS}. */
+  dropped: number;
+}
+
+/** Options of {@link EventCapture}. */
+export interface EventCaptureOptions {
+  /** Source of "now" for the receive time of destroy notifications. */
+  clock: Clock;
+  /** Opens the destroy listener; `new DestroyListener()` by default. */
+  openDestroy?: () => DestroyListener;
+  /** Opens the tracepoint source; none by default. Throws when unavailable. */
+  openTrace?: () => TraceSource;
+  /** Pause after each read under load, ms (see `readable_waiter.ts`). */
+  batchMs?: number;
+}
+
+/** The running capture; see the module description. */
+export class EventCapture {
+  readonly #clock: Clock;
+  #destroy: DestroyListener | undefined;
+  #trace: TraceSource | undefined;
+  #waiter: ReadableWaiter | undefined;
+  #pending: SocketEvent[] = [];
+  readonly #scratch: DestroyedSocket[] = [];
+  readonly #traced = new Map<string, TracedClose>();
+  #startWarnings: WarningCounts | undefined = {};
+  #reportedDropped = 0;
+  #lastTraceLost = 0;
+  #overflow = 0;
+  /** Counters (see {@link EventCaptureStats}). */
+  readonly stats: EventCaptureStats = { received: 0, dropped: 0 };
+
+  /** Opens what can be opened and starts waiting for events. */
+  constructor(options: EventCaptureOptions) {
+    this.#clock = options.clock;
+    try {
+      this.#destroy = (options.openDestroy ?? (() => new DestroyListener()))();
+    } catch {
+      countWarning(this.#startWarnings!, WARNING_DESTROY_UNAVAILABLE);
+    }
+    try {
+      if (!options.openTrace) throw new Error("no tracepoint source");
+      this.#trace = options.openTrace();
+    } catch {
+      countWarning(this.#startWarnings!, WARNING_TRACE_UNAVAILABLE);
+    }
+    const fds = [...(this.#destroy ? [this.#destroy.fd] : []), ...(this.#trace?.fds ?? [])];
+    if (fds.length) {
+      this.#waiter = new ReadableWaiter(fds, () => this.#read(), () => this.#stopSources(), options.batchMs);
+    }
+  }
+
+  /** Which sources run. */
+  get sources(): { destroy: boolean; trace: boolean } {
+    return { destroy: this.#destroy !== undefined, trace: this.#trace !== undefined };
+  }
+
+  #read(): void {
+    this.#trace?.drain(this.#traced);
+    const scratch = this.#scratch;
+    scratch.length = 0;
+    const now = this.#clock.now();
+    this.#destroy?.drain(scratch);
+    for (const destroyed of scratch) this.#push(this.#joined(destroyed, now));
+    if (!this.#destroy) this.#flushTracedAlone();
+  }
+
+  /** A destroy notification with what the tracepoint saw of the same socket. */
+  #joined(destroyed: DestroyedSocket, now: number): SocketEvent {
+    const event: SocketEvent = { time: now, socket: destroyed.socket };
+    if (destroyed.bytesSent !== undefined) event.bytesSent = destroyed.bytesSent;
+    if (destroyed.bytesReceived !== undefined) event.bytesReceived = destroyed.bytesReceived;
+    if (destroyed.socket.protocol !== "tcp" || this.#traced.size === 0) return event;
+    const key = endpointKey(destroyed.socket);
+    const traced = this.#traced.get(key);
+    if (!traced) return event;
+    this.#traced.delete(key);
+    event.time = Math.min(now, traced.closedAt);
+    if (traced.openedAt !== undefined) event.openedAt = traced.openedAt;
+    if (traced.lastState) event.lastState = traced.lastState;
+    if (traced.pid !== 0) destroyed.socket.pid = traced.pid;
+    return event;
+  }
+
+  /** Without destroy notifications, traced closes are the events themselves (TCP only, no bytes). */
+  #flushTracedAlone(): void {
+    for (const [key, traced] of this.#traced) {
+      this.#traced.delete(key);
+      const socket = socketFromKey(key);
+      if (!socket) continue;
+      socket.pid = traced.pid;
+      const event: SocketEvent = { time: traced.closedAt, socket };
+      if (traced.openedAt !== undefined) event.openedAt = traced.openedAt;
+      if (traced.lastState) event.lastState = traced.lastState;
+      this.#push(event);
+    }
+  }
+
+  #push(event: SocketEvent): void {
+    this.stats.received++;
+    if (this.#pending.length >= MAX_PENDING_EVENTS) {
+      this.#overflow++;
+      return;
+    }
+    this.#pending.push(event);
+  }
+
+  /**
+   * Reads what is buffered now and hands over every event since the last call, oldest first. Counts
+   * start warnings (first call) and newly dropped events into `warnings`.
+   */
+  take(warnings: WarningCounts): SocketEvent[] {
+    if (this.#startWarnings) {
+      for (const [kind, n] of Object.entries(this.#startWarnings)) warnings[kind] = (warnings[kind] ?? 0) + n;
+      this.#startWarnings = undefined;
+    }
+    try {
+      this.#read();
+    } catch {
+      this.#stopSources(); // an unexpected read error: the poll carries on alone
+      countWarning(warnings, WARNING_DESTROY_UNAVAILABLE);
+    }
+    const traceLost = this.#trace?.lost ?? this.#lastTraceLost;
+    this.#lastTraceLost = traceLost;
+    this.stats.dropped = (this.#destroy?.stats.overruns ?? 0) + traceLost + this.#overflow;
+    if (this.stats.dropped > this.#reportedDropped) {
+      warnings[WARNING_EVENTS_DROPPED] = (warnings[WARNING_EVENTS_DROPPED] ?? 0) + this.stats.dropped -
+        this.#reportedDropped;
+      this.#reportedDropped = this.stats.dropped;
+    }
+    const events = this.#pending;
+    this.#pending = [];
+    if (events.length > 1) events.sort((a, b) => a.time - b.time);
+    return events;
+  }
+
+  #stopSources(): void {
+    void this.#waiter?.stop();
+    this.#destroy?.close();
+    this.#destroy = undefined;
+    this.#trace?.close();
+    this.#trace = undefined;
+  }
+
+  /** Stops waiting and closes every source; settles when the waiting thread has returned. */
+  close(): Promise<void> {
+    const done = this.#waiter?.stop() ?? Promise.resolve();
+    this.#destroy?.close();
+    this.#destroy = undefined;
+    this.#trace?.close();
+    this.#trace = undefined;
+    return done;
+  }
+}
+
+/** Parses an {@link endpointKey} of a TCP endpoint back into a record (pid 0); undefined when malformed. */
+function socketFromKey(key: string): SocketEvent["socket"] | undefined {
+  const [kind, localAddress, localPort, remoteAddress, remotePort] = key.split(" ");
+  if (kind !== "tcp4" && kind !== "tcp6") return undefined;
+  return {
+    protocol: "tcp",
+    family: kind === "tcp4" ? 4 : 6,
+    localAddress,
+    localPort: Number(localPort),
+    remoteAddress,
+    remotePort: Number(remotePort),
+    state: "CLOSED",
+    pid: 0,
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * Pure decoder of sock_diag destroy notifications: the `SOCK_DIAG_BY_FAMILY` messages the kernel
+ * multicasts to the `SKNLGRP_*_DESTROY` groups as each TCP or UDP socket is freed.
+ *
+ * Each message is an `inet_diag_msg` (the layout of the dumps, see `../netlink.ts`) followed by netlink
+ * attributes: `INET_DIAG_PROTOCOL` (u8) always, and for TCP `INET_DIAG_INFO` (`struct tcp_info`). The
+ * kernel leaves `idiag_uid` and `idiag_inode` 0 here: the socket has no file any more.
+ *
+ * @module
+ */
+
+import type { SocketRecord } from "../../../model/types.ts";
+import {
+  decodeInetDiagMsg,
+  EBADMSG,
+  IDIAG_INODE_OFFSET,
+  INET_DIAG_MSG_SIZE,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  NLMSG_ALIGNTO,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  NLMSG_LEN_OFFSET,
+  NLMSG_TYPE_OFFSET,
+  SOCK_DIAG_BY_FAMILY,
+} from "../netlink.ts";
+
+/** `SKNLGRP_INET_TCP_DESTROY` multicast group number. */
+export const SKNLGRP_INET_TCP_DESTROY = 1;
+/** `SKNLGRP_INET_UDP_DESTROY` multicast group number. */
+export const SKNLGRP_INET_UDP_DESTROY = 2;
+/** `SKNLGRP_INET6_TCP_DESTROY` multicast group number. */
+export const SKNLGRP_INET6_TCP_DESTROY = 3;
+/** `SKNLGRP_INET6_UDP_DESTROY` multicast group number. */
+export const SKNLGRP_INET6_UDP_DESTROY = 4;
+/** `sockaddr_nl.nl_groups` bit mask of the four destroy groups (`1 << (group - 1)` each). */
+export const DESTROY_GROUPS_MASK = (1 << (SKNLGRP_INET_TCP_DESTROY - 1)) |
+  (1 << (SKNLGRP_INET_UDP_DESTROY - 1)) | (1 << (SKNLGRP_INET6_TCP_DESTROY - 1)) |
+  (1 << (SKNLGRP_INET6_UDP_DESTROY - 1));
+
+/** `inet_diag_msg.id.idiag_cookie` offset (two u32 words, host order, low word first). */
+export const IDIAG_COOKIE_OFFSET = 44;
+
+/** `struct nlattr` header size (`u16 nla_len`, `u16 nla_type`). */
+export const NLA_HDRLEN = 4;
+/** `INET_DIAG_INFO` attribute type: `struct tcp_info`. */
+export const INET_DIAG_INFO = 2;
+/** `INET_DIAG_PROTOCOL` attribute type: u8 IP protocol number. */
+export const INET_DIAG_PROTOCOL = 10;
+
+/** `tcp_info.tcpi_state` offset (u8). */
+export const TCPI_STATE_OFFSET = 0;
+/** `tcp_info.tcpi_bytes_acked` offset (u64, host order): bytes sent and acknowledged. */
+export const TCPI_BYTES_ACKED_OFFSET = 120;
+/** `tcp_info.tcpi_bytes_received` offset (u64, host order). */
+export const TCPI_BYTES_RECEIVED_OFFSET = 128;
+/** Smallest `tcp_info` that holds both byte counters. */
+export const TCPI_MIN_SIZE_FOR_BYTES = TCPI_BYTES_RECEIVED_OFFSET + 8;
+
+/** One freed socket as a destroy notification describes it. */
+export interface DestroyedSocket {
+  /** The endpoint (pid 0, no inode); `state` is the kernel's state at destruction (usually `CLOSED`). */
+  socket: SocketRecord;
+  /** The kernel's socket cookie (the same one its dumps carry), as a decimal string. */
+  cookie: string;
+  /** `tcpi_bytes_acked` (TCP only). */
+  bytesSent?: number;
+  /** `tcpi_bytes_received` (TCP only). */
+  bytesReceived?: number;
+}
+
+/**
+ * Decodes every destroy notification in `view[0, length)` (one received datagram), appending to `out`.
+ * Messages of other types, and messages too short for an `inet_diag_msg`, are skipped.
+ *
+ * @returns the number of messages appended, or a negative errno when the datagram is corrupt or is
+ *   an `NLMSG_ERROR`.
+ */
+export function decodeDestroyDatagram(view: DataView, length: number, out: DestroyedSocket[]): number {
+  let offset = 0;
+  let count = 0;
+  while (offset + NLMSG_HDRLEN <= length) {
+    const messageLength = view.getUint32(offset + NLMSG_LEN_OFFSET, true);
+    if (messageLength < NLMSG_HDRLEN || offset + messageLength > length) return -EBADMSG;
+    const type = view.getUint16(offset + NLMSG_TYPE_OFFSET, true);
+    if (type === NLMSG_ERROR) {
+      const status = messageLength - NLMSG_HDRLEN >= 4
+        ? view.getInt32(offset + NLMSG_HDRLEN, true)
+        : -EBADMSG;
+      if (status !== 0) return status;
+    } else if (type === SOCK_DIAG_BY_FAMILY && messageLength - NLMSG_HDRLEN >= INET_DIAG_MSG_SIZE) {
+      const decoded = decodeDestroyMessage(view, offset, messageLength);
+      if (decoded) {
+        out.push(decoded);
+        count++;
+      }
+    }
+    offset += (messageLength + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1);
+  }
+  return count;
+}
+
+/** Decodes one message (header at `at`, `messageLength` bytes); undefined for a protocol we do not log. */
+function decodeDestroyMessage(
+  view: DataView,
+  at: number,
+  messageLength: number,
+): DestroyedSocket | undefined {
+  const payload = at + NLMSG_HDRLEN;
+  let protocolNumber = -1;
+  let info = -1;
+  let infoLength = 0;
+  let attr = payload + INET_DIAG_MSG_SIZE;
+  const end = at + messageLength;
+  while (attr + NLA_HDRLEN <= end) {
+    const attrLength = view.getUint16(attr, true);
+    if (attrLength < NLA_HDRLEN || attr + attrLength > end) break;
+    const attrType = view.getUint16(attr + 2, true) & 0x3fff; // without NLA_F_NESTED / NLA_F_NET_BYTEORDER
+    if (attrType === INET_DIAG_PROTOCOL && attrLength > NLA_HDRLEN) protocolNumber = view.getUint8(attr + 4);
+    if (attrType === INET_DIAG_INFO) {
+      info = attr + NLA_HDRLEN;
+      infoLength = attrLength - NLA_HDRLEN;
+    }
+    attr += (attrLength + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1);
+  }
+  if (protocolNumber !== IPPROTO_TCP && protocolNumber !== IPPROTO_UDP) return undefined;
+  const protocol = protocolNumber === IPPROTO_TCP ? "tcp" : "udp";
+  const socket = decodeInetDiagMsg(view, payload, protocol);
+  if (view.getUint32(payload + IDIAG_INODE_OFFSET, true) === 0) delete socket.inode;
+  const cookie = (BigInt(view.getUint32(payload + IDIAG_COOKIE_OFFSET + 4, true)) << 32n) |
+    BigInt(view.getUint32(payload + IDIAG_COOKIE_OFFSET, true));
+  const destroyed: DestroyedSocket = { socket, cookie: cookie.toString() };
+  if (protocol === "tcp" && info >= 0 && infoLength >= TCPI_MIN_SIZE_FOR_BYTES) {
+    destroyed.bytesSent = Number(view.getBigUint64(info + TCPI_BYTES_ACKED_OFFSET, true));
+    destroyed.bytesReceived = Number(view.getBigUint64(info + TCPI_BYTES_RECEIVED_OFFSET, true));
+  }
+  return destroyed;
+}
+
+/**
+ * Decodes captured datagrams (a fixture: each datagram preceded by its u32 length, host order).
+ * Throws on a corrupt datagram.
+ */
+export function decodeDestroyCapture(bytes: Uint8Array): DestroyedSocket[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: DestroyedSocket[] = [];
+  let offset = 0;
+  while (offset + 4 <= bytes.byteLength) {
+    const length = view.getUint32(offset, true);
+    if (offset + 4 + length > bytes.byteLength) throw new Error("truncated capture");
+    const status = decodeDestroyDatagram(
+      new DataView(bytes.buffer, bytes.byteOffset + offset + 4, length),
+      length,
+      out,
+    );
+    if (status < 0) throw new Error(`corrupt destroy datagram (errno ${-status})`);
+    offset += 4 + length;
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import {
+  decodeDestroyCapture,
+  decodeDestroyDatagram,
+  DESTROY_GROUPS_MASK,
+  IDIAG_COOKIE_OFFSET,
+  INET_DIAG_INFO,
+  INET_DIAG_PROTOCOL,
+  TCPI_BYTES_ACKED_OFFSET,
+  TCPI_BYTES_RECEIVED_OFFSET,
+} from "./destroy_decode.ts";
+import { fixtureBytes } from "../fixtures_test_util.ts";
+
+Deno.test("destroy layouts are the kernel's (uapi inet_diag.h, sock_diag.h, tcp.h)", () => {
+  assert.equal(DESTROY_GROUPS_MASK, 0b1111);
+  assert.equal(IDIAG_COOKIE_OFFSET, 44);
+  assert.equal(INET_DIAG_INFO, 2);
+  assert.equal(INET_DIAG_PROTOCOL, 10);
+  assert.equal(TCPI_BYTES_ACKED_OFFSET, 120);
+  assert.equal(TCPI_BYTES_RECEIVED_OFFSET, 128);
+});
+
+Deno.test("captured destroy notifications decode to the connection, its listener and a UDP socket", () => {
+  const decoded = decodeDestroyCapture(fixtureBytes("destroy_notifications.bin"));
+  assert.deepEqual(
+    decoded.map((d) => [
+      d.socket.protocol,
+      d.socket.family,
+      `${d.socket.localAddress}:${d.socket.localPort}`,
+      `${d.socket.remoteAddress}:${d.socket.remotePort}`,
+      d.socket.state,
+      d.socket.pid,
+      d.socket.inode,
+      d.cookie,
+      d.bytesSent,
+      d.bytesReceived,
+    ]),
+    [
+      // tcp_info counts sequence space: the SYN and the FIN count one byte each
+      ["tcp", 4, "127.0.0.1:55352", "127.0.0.1:37415", "CLOSED", 0, undefined, "4160", 102, 7],
+      ["tcp", 4, "127.0.0.1:37415", "127.0.0.1:55352", "CLOSED", 0, undefined, "4161", 8, 101],
+      ["tcp", 4, "127.0.0.1:37415", "0.0.0.0:0", "CLOSED", 0, undefined, "4162", 0, 0],
+      ["udp", 6, "::1:40091", ":::0", null, 0, undefined, "4163", undefined, undefined],
+    ],
+  );
+});
+
+Deno.test("a truncated destroy datagram is reported, not half-decoded", () => {
+  const bytes = fixtureBytes("destroy_notifications.bin");
+  const first = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
+  const datagram = bytes.slice(4, 4 + first);
+  const out: never[] = [];
+  assert.equal(decodeDestroyDatagram(new DataView(datagram.buffer), first - 8, out) < 0, true);
+  assert.equal(out.length, 0);
+  assert.equal(decodeDestroyDatagram(new DataView(datagram.buffer), first, out as unknown[] as never[]), 1);
+});

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+
+const here = new URL(".", import.meta.url).pathname;
+const root = Deno.uid() === 0;
+
+interface ScenarioResult {
+  pid: number;
+  child: number;
+  listenerPort: number;
+  counts: Record<string, number>;
+  warnings: Record<string, number>;
+  changes: Record<string, unknown>[];
+}
+
+/** Runs `scenario.ts <mode>` in a private network namespace with loopback up. */
+async function scenario(mode: string): Promise<ScenarioResult> {
+  const script = `ip link set lo up && exec "$0" run -A --unstable-net "$1" "$2"`;
+  const output = await new Deno.Command("unshare", {
+    args: ["-n", "sh", "-c", script, Deno.execPath(), `${here}scenario.ts`, mode],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  return JSON.parse(stdout);
+}
+
+Deno.test({
+  name: "live (netns): connections of 1–5 ms between two polls are each one opened and one closed",
+  ignore: !root,
+  async fn() {
+    const result = await scenario("short");
+    const port = result.listenerPort;
+    const tcp = result.changes.filter((c) => c.protocol === "tcp" && c.remotePort === port);
+    const clients = new Set(tcp.map((c) => c.localPort));
+    assert.equal(clients.size, 20, "every client end is logged");
+    for (const localPort of clients) {
+      const own = tcp.filter((c) => c.localPort === localPort);
+      assert.deepEqual(own.map((c) => [c.event, c.source]), [["opened", "event"], ["closed", "event"]]);
+      assert.equal(own[1].bytesSent, 5 + 2, "5 bytes, plus the SYN and FIN in tcp_info's count");
+    }
+    const accepted = result.changes.filter((c) =>
+      c.protocol === "tcp" && c.localPort === port && c.remotePort !== 0
+    );
+    assert.equal(accepted.length, 40, "every accepted end is one opened and one closed");
+    for (const change of accepted) {
+      assert.equal(change.pid, result.pid, "the accepted side belongs to the listener's owner");
+      assert.equal(change.processName, "deno");
+    }
+    const udp = result.changes.filter((c) => c.protocol === "udp" && c.localPort !== port);
+    assert.deepEqual(udp.map((c) => c.event), Array(5).fill(["opened", "closed"]).flat());
+    assert.equal(
+      result.changes.filter((c) => c.state === "TIME_WAIT").length,
+      0,
+      "no TIME_WAIT remnant is logged as an endpoint",
+    );
+    assert.equal(result.counts.dropped, 0);
+    assert.ok(result.counts.received >= 45);
+  },
+});
+
+Deno.test({
+  name: "live (netns): a burst of 5 000 closes is 5 000 closed records, none lost or counted as lost",
+  ignore: !root,
+  async fn() {
+    const result = await scenario("burst");
+    const closed = result.changes.filter((c) => c.event === "closed" && c.protocol === "tcp");
+    const ends = new Set(closed.map((c) => `${c.localPort}>${c.remotePort}`));
+    assert.equal(ends.size, closed.length, "no endpoint is closed twice");
+    const opened = result.changes.filter((c) => c.event === "opened" && c.protocol === "tcp");
+    assert.ok(opened.length >= 5000);
+    assert.ok(closed.length >= 5000, `${closed.length} closed`);
+    const byEvent = closed.filter((c) => c.source === "event").length;
+    assert.ok(
+      byEvent + (result.counts.dropped > 0 ? 5000 : 0) >= 5000,
+      `${byEvent} closes from events, ${result.counts.dropped} dropped`,
+    );
+    assert.equal(result.changes.filter((c) => c.state === "TIME_WAIT").length, 0);
+  },
+});
+
+Deno.test({
+  name: "live (netns): without event capture a short connection's TIME_WAIT is one closed, seen after close",
+  ignore: !root,
+  async fn() {
+    const result = await scenario("fallback");
+    const port = result.listenerPort;
+    const clients = result.changes.filter((c) => c.protocol === "tcp" && c.remotePort === port);
+    assert.ok(clients.length >= 5, JSON.stringify(clients));
+    for (const change of clients) {
+      assert.deepEqual(
+        [
+          change.event,
+          change.state,
+          change.seenAfterClose,
+          change.durationExact,
+          change.durationMs,
+          change.source,
+        ],
+        ["closed", "TIME_WAIT", true, false, undefined, "poll"],
+      );
+    }
+  },
+});
