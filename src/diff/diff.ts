@@ -268,8 +268,8 @@ export class EndpointTracker {
 function eventOnlyChanges(event: SocketEvent, process: ProcessInfo | undefined): Change[] {
   const { socket } = event;
   const opened = event.openedAt ?? event.time;
-  const openedSocket = event.lastState && event.lastState !== socket.state
-    ? { ...socket, state: event.lastState }
+  const openedSocket = event.openState && event.openState !== socket.state
+    ? { ...socket, state: event.openState }
     : socket;
   const closed: Change = {
     kind: "closed",

@@ -140,7 +140,7 @@ Deno.test("a connection no poll saw is one opened and one closed from its events
   const event = {
     time: 1405,
     openedAt: 1400,
-    lastState: "ESTABLISHED" as const,
+    openState: "ESTABLISHED" as const,
     socket: { ...conn, state: "CLOSED" as const },
     bytesSent: 3,
     bytesReceived: 4,

@@ -148,12 +148,14 @@ export interface SocketEvent {
   socket: SocketRecord;
   /** When the connection started (connect or accept), when an event source saw it. */
   openedAt?: number;
-  /** The TCP state before the close, when an event source saw it. */
-  lastState?: TcpState;
+  /** The TCP state the socket reached once open (`ESTABLISHED`, `SYN_SENT`, `LISTEN`), when an event source saw it. */
+  openState?: TcpState;
   /** Bytes sent and acknowledged (TCP, from `tcp_info`). */
   bytesSent?: number;
   /** Bytes received (TCP, from `tcp_info`). */
   bytesReceived?: number;
+  /** The owner's details as read when the event source named it (it may have exited since). */
+  process?: ProcessInfo;
 }
 
 /** How a change was seen: by a kernel event, or by comparing two polls. */

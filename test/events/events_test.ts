@@ -12,17 +12,27 @@ interface ScenarioResult {
   changes: Record<string, unknown>[];
 }
 
-/** Runs `scenario.ts <mode>` in a private network namespace with loopback up. */
-async function scenario(mode: string): Promise<ScenarioResult> {
-  const script = `ip link set lo up && exec "$0" run -A --unstable-net "$1" "$2"`;
-  const output = await new Deno.Command("unshare", {
-    args: ["-n", "sh", "-c", script, Deno.execPath(), `${here}scenario.ts`, mode],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(output.stdout);
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  return JSON.parse(stdout);
+/**
+ * Runs `scenario.ts <mode>` in a private network namespace with loopback up; as root, or as the
+ * unprivileged user 65534 (with its own Deno cache) when `nobody`.
+ */
+async function scenario(mode: string, nobody = false): Promise<ScenarioResult> {
+  const cache = nobody ? Deno.makeTempDirSync({ prefix: "portreporter-deno-dir-" }) : "";
+  if (nobody) Deno.chmodSync(cache, 0o777);
+  const drop = nobody ? `env DENO_DIR=${cache} setpriv --reuid=65534 --regid=65534 --clear-groups ` : "";
+  const script = `ip link set lo up && exec ${drop}"$0" run -A --unstable-net "$1" "$2"`;
+  try {
+    const output = await new Deno.Command("unshare", {
+      args: ["-n", "sh", "-c", script, Deno.execPath(), `${here}scenario.ts`, mode],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(output.stdout);
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    return JSON.parse(stdout);
+  } finally {
+    if (nobody) Deno.removeSync(cache, { recursive: true });
+  }
 }
 
 Deno.test({
@@ -36,8 +46,15 @@ Deno.test({
     assert.equal(clients.size, 20, "every client end is logged");
     for (const localPort of clients) {
       const own = tcp.filter((c) => c.localPort === localPort);
-      assert.deepEqual(own.map((c) => [c.event, c.source]), [["opened", "event"], ["closed", "event"]]);
+      assert.deepEqual(own.map((c) => [c.event, c.source, c.pid, c.processName]), [
+        ["opened", "event", result.child, "deno"],
+        ["closed", "event", result.child, "deno"],
+      ], `the connecting child is named (from the tracepoint): ${JSON.stringify(own)}`);
+      assert.equal(own[0].state, "ESTABLISHED");
       assert.equal(own[1].bytesSent, 5 + 2, "5 bytes, plus the SYN and FIN in tcp_info's count");
+      assert.equal(own[1].durationExact, undefined);
+      assert.equal(typeof own[1].durationMs, "number", "measured from connect to close");
+      assert.equal(Date.parse(own[1].time as string) - Date.parse(own[0].time as string), own[1].durationMs);
     }
     const accepted = result.changes.filter((c) =>
       c.protocol === "tcp" && c.localPort === port && c.remotePort !== 0
@@ -47,8 +64,17 @@ Deno.test({
       assert.equal(change.pid, result.pid, "the accepted side belongs to the listener's owner");
       assert.equal(change.processName, "deno");
     }
-    const udp = result.changes.filter((c) => c.protocol === "udp" && c.localPort !== port);
-    assert.deepEqual(udp.map((c) => c.event), Array(5).fill(["opened", "closed"]).flat());
+    const udp = result.changes.filter((c) =>
+      c.protocol === "udp" && c.localAddress === "::1" && c.localPort !== port && c.source === "event"
+    );
+    const udpPorts = new Set(udp.map((c) => c.localPort));
+    assert.ok(udpPorts.size >= 5, "the 5 UDP sockets of a few ms appear (from destroy notifications)");
+    for (const localPort of udpPorts) {
+      assert.deepEqual(udp.filter((c) => c.localPort === localPort).map((c) => c.event), [
+        "opened",
+        "closed",
+      ]);
+    }
     assert.equal(
       result.changes.filter((c) => c.state === "TIME_WAIT").length,
       0,
@@ -56,6 +82,30 @@ Deno.test({
     );
     assert.equal(result.counts.dropped, 0);
     assert.ok(result.counts.received >= 45);
+  },
+});
+
+Deno.test({
+  name: "live (netns): not root, no tracepoint: short connections still logged, without their process",
+  ignore: !root,
+  async fn() {
+    const result = await scenario("short", true);
+    assert.equal(result.warnings["events-trace-unavailable"], 1, "said once at start");
+    assert.equal(result.warnings["events-destroy-unavailable"], undefined);
+    const port = result.listenerPort;
+    const clients = result.changes.filter((c) => c.protocol === "tcp" && c.remotePort === port);
+    assert.equal(clients.length, 40);
+    for (const change of clients) {
+      assert.deepEqual([change.pid, change.source], [0, "event"]);
+      if (change.event === "closed") {
+        assert.deepEqual([change.durationMs, change.durationExact], [undefined, false]);
+      }
+    }
+    const accepted = result.changes.filter((c) =>
+      c.protocol === "tcp" && c.localPort === port && c.remotePort !== 0
+    );
+    assert.equal(accepted.length, 40);
+    assert.ok(accepted.every((c) => c.pid === result.pid), "accepted ends: the listener's owner");
   },
 });
 

@@ -98,7 +98,11 @@ export function createLinuxCollector(
   let hostInfo: HostInfo | undefined;
   const recordCache = new RecordCache();
   const capture = options.events
-    ? new EventCapture({ ...(options.events === true ? {} : options.events), clock })
+    ? new EventCapture({
+      describe: (pid) => processes.read(pid, {}),
+      ...(options.events === true ? {} : options.events),
+      clock,
+    })
     : undefined;
   let stopped: Promise<void> = Promise.resolve();
 
@@ -146,7 +150,10 @@ export function createLinuxCollector(
         const snapshot: Snapshot = { time, sockets, processes: processMap, warnings };
         if (capture && events) {
           attributeToListeners(events.map((e) => e.socket), listeners, true);
-          for (const event of events) addProcess(event.socket.pid);
+          for (const { socket, process } of events) {
+            if (process && !processMap.has(socket.pid)) processMap.set(socket.pid, process);
+            else addProcess(socket.pid);
+          }
           snapshot.events = events;
           snapshot.eventCounts = { ...capture.stats };
         }

@@ -47,6 +47,8 @@ export const LIBC_SYMBOLS = {
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   /** `int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)` */
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "pointer"], result: "i32" },
+  /** `int clock_gettime(clockid_t clockid, struct timespec *tp)` */
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   /** `int umount2(const char *target, int flags)` */
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

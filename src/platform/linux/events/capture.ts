@@ -14,12 +14,13 @@
  * @module
  */
 
-import type { Clock, SocketEvent, TcpState } from "../../../model/types.ts";
+import type { Clock, ProcessInfo, SocketEvent, TcpState } from "../../../model/types.ts";
 import { endpointKey } from "../../../model/types.ts";
 import { countWarning, type WarningCounts } from "../warnings.ts";
 import type { DestroyedSocket } from "./destroy_decode.ts";
 import { DestroyListener } from "./destroy_listener.ts";
 import { ReadableWaiter } from "./readable_waiter.ts";
+import { PerfTracepointSource } from "./tracepoint.ts";
 
 /** Warning kind: the destroy notifications cannot be received; short connections and UDP sockets are missed. */
 export const WARNING_DESTROY_UNAVAILABLE = "events-destroy-unavailable";
@@ -27,6 +28,12 @@ export const WARNING_DESTROY_UNAVAILABLE = "events-destroy-unavailable";
 export const WARNING_TRACE_UNAVAILABLE = "events-trace-unavailable";
 /** Warning kind: event buffers overflowed; some short connections were lost (counted, not all known). */
 export const WARNING_EVENTS_DROPPED = "events-dropped";
+
+/** How long a traced close waits for its destroy notification before it is forgotten, ms. */
+export const TRACED_CLOSE_WAIT_MS = 10_000;
+
+/** Most process details remembered for events (the oldest are forgotten first). */
+export const MAX_DESCRIBED_PROCESSES = 4096;
 
 /** Most events held between two polls; more are counted as dropped. */
 export const MAX_PENDING_EVENTS = 200_000;
@@ -37,17 +44,17 @@ export interface TracedClose {
   pid: number;
   /** When it connected (`SYN_SENT`) or was accepted, ms since the Unix epoch. */
   openedAt?: number;
-  /** When it reached `CLOSE`, ms since the Unix epoch. */
+  /** When its process closed it (`FIN_WAIT1`, `LAST_ACK`), else when it reached `CLOSE`; ms since the Unix epoch. */
   closedAt: number;
-  /** The last state before `CLOSE`. */
-  lastState?: TcpState;
+  /** The state it reached once open (see `SocketEvent.openState`). */
+  openState?: TcpState;
 }
 
 /** What {@link EventCapture} needs from a tracepoint source. */
 export interface TraceSource {
   /** Descriptors to wait on. */
   readonly fds: number[];
-  /** Reads everything buffered now; returns closes by endpoint key (TCP, pid 0). */
+  /** Reads everything buffered now; adds the closes seen to `into` by endpoint key. */
   drain(into: Map<string, TracedClose>): void;
   /** Samples the kernel reported lost. */
   readonly lost: number;
@@ -69,8 +76,13 @@ export interface EventCaptureOptions {
   clock: Clock;
   /** Opens the destroy listener; `new DestroyListener()` by default. */
   openDestroy?: () => DestroyListener;
-  /** Opens the tracepoint source; none by default. Throws when unavailable. */
-  openTrace?: () => TraceSource;
+  /**
+   * Opens the tracepoint source (`new PerfTracepointSource(onPid)` by default); throws when
+   * unavailable. `onPid` is to be called when the source names a socket's process.
+   */
+  openTrace?: (onPid: (pid: number) => void) => TraceSource;
+  /** Reads a process's details (called as soon as a source names it, while it may still run). */
+  describe?: (pid: number) => ProcessInfo;
   /** Pause after each read under load, ms (see `readable_waiter.ts`). */
   batchMs?: number;
 }
@@ -84,6 +96,8 @@ export class EventCapture {
   #pending: SocketEvent[] = [];
   readonly #scratch: DestroyedSocket[] = [];
   readonly #traced = new Map<string, TracedClose>();
+  readonly #describe: ((pid: number) => ProcessInfo) | undefined;
+  readonly #described = new Map<number, ProcessInfo>();
   #startWarnings: WarningCounts | undefined = {};
   #reportedDropped = 0;
   #lastTraceLost = 0;
@@ -94,14 +108,15 @@ export class EventCapture {
   /** Opens what can be opened and starts waiting for events. */
   constructor(options: EventCaptureOptions) {
     this.#clock = options.clock;
+    this.#describe = options.describe;
+    const onPid = (pid: number) => this.#learnPid(pid);
     try {
       this.#destroy = (options.openDestroy ?? (() => new DestroyListener()))();
     } catch {
       countWarning(this.#startWarnings!, WARNING_DESTROY_UNAVAILABLE);
     }
     try {
-      if (!options.openTrace) throw new Error("no tracepoint source");
-      this.#trace = options.openTrace();
+      this.#trace = (options.openTrace ?? ((onPid) => new PerfTracepointSource(onPid)))(onPid);
     } catch {
       countWarning(this.#startWarnings!, WARNING_TRACE_UNAVAILABLE);
     }
@@ -116,14 +131,40 @@ export class EventCapture {
     return { destroy: this.#destroy !== undefined, trace: this.#trace !== undefined };
   }
 
+  /** Reads the details of a pid a source just named (once per process, while it may still run). */
+  #learnPid(pid: number): void {
+    if (!this.#describe || pid === 0) return;
+    const known = this.#described.get(pid);
+    if (known && known.name !== "unknown") {
+      this.#described.delete(pid); // re-inserted last: most recently used
+      this.#described.set(pid, known);
+      return;
+    }
+    if (this.#described.size >= MAX_DESCRIBED_PROCESSES) {
+      this.#described.delete(this.#described.keys().next().value!);
+    }
+    this.#described.set(pid, this.#describe(pid));
+  }
+
   #read(): void {
-    this.#trace?.drain(this.#traced);
     const scratch = this.#scratch;
     scratch.length = 0;
     const now = this.#clock.now();
     this.#destroy?.drain(scratch);
+    // After the destroy notifications: the kernel records a socket's change to CLOSE before it
+    // frees the socket, so every notification read has its tracepoint sample in the rings by now.
+    this.#trace?.drain(this.#traced);
     for (const destroyed of scratch) this.#push(this.#joined(destroyed, now));
     if (!this.#destroy) this.#flushTracedAlone();
+    else if (this.#traced.size) this.#pruneTraced(now);
+  }
+
+  /** Forgets traced closes whose destroy notification never came (it was dropped). */
+  #pruneTraced(now: number): void {
+    for (const [key, traced] of this.#traced) {
+      if (now - traced.closedAt < TRACED_CLOSE_WAIT_MS) return;
+      this.#traced.delete(key);
+    }
   }
 
   /** A destroy notification with what the tracepoint saw of the same socket. */
@@ -138,8 +179,12 @@ export class EventCapture {
     this.#traced.delete(key);
     event.time = Math.min(now, traced.closedAt);
     if (traced.openedAt !== undefined) event.openedAt = traced.openedAt;
-    if (traced.lastState) event.lastState = traced.lastState;
-    if (traced.pid !== 0) destroyed.socket.pid = traced.pid;
+    if (traced.openState) event.openState = traced.openState;
+    if (traced.pid !== 0) {
+      destroyed.socket.pid = traced.pid;
+      const process = this.#described.get(traced.pid);
+      if (process) event.process = process;
+    }
     return event;
   }
 
@@ -151,8 +196,10 @@ export class EventCapture {
       if (!socket) continue;
       socket.pid = traced.pid;
       const event: SocketEvent = { time: traced.closedAt, socket };
+      const process = this.#described.get(traced.pid);
+      if (process) event.process = process;
       if (traced.openedAt !== undefined) event.openedAt = traced.openedAt;
-      if (traced.lastState) event.lastState = traced.lastState;
+      if (traced.openState) event.openState = traced.openState;
       this.#push(event);
     }
   }

@@ -1,0 +1,233 @@
+/**
+ * Pure decoding for the `sock:inet_sock_set_state` tracepoint read through `perf_event_open`:
+ * the tracepoint's record layout (from its tracefs `format` file), the perf ring buffer records, and
+ * the per-socket state machine that turns state changes into {@link TracedClose}s.
+ *
+ * Which state changes name a process: the kernel runs `CLOSE → SYN_SENT` (connect), `→ LISTEN`,
+ * `ESTABLISHED → FIN_WAIT1` and `CLOSE_WAIT → LAST_ACK` (close) in the calling process; a passive
+ * open (`SYN_RECV → ESTABLISHED`) and most other changes run in softirq, where the pid is whoever
+ * was interrupted. Sockets are joined by the kernel's socket address (`skaddr`): at `SYN_SENT` the
+ * local port is still 0.
+ *
+ * @module
+ */
+
+import type { TcpState } from "../../../model/types.ts";
+import { endpointKey } from "../../../model/types.ts";
+import { ipv4Text, ipv6Text } from "../address.ts";
+import { AF_INET6, IPPROTO_TCP } from "../netlink.ts";
+import { linuxTcpStateName } from "../tcp_states.ts";
+import type { TracedClose } from "./capture.ts";
+
+/** Fields of the tracepoint record we read, by their names in the `format` file. */
+export const TRACE_FIELDS = [
+  "common_pid",
+  "skaddr",
+  "oldstate",
+  "newstate",
+  "sport",
+  "dport",
+  "family",
+  "protocol",
+  "saddr",
+  "daddr",
+  "saddr_v6",
+  "daddr_v6",
+] as const;
+
+/** Byte offset of each field in the raw record. */
+export type TraceLayout = Record<(typeof TRACE_FIELDS)[number], number>;
+
+/** Parses a tracefs `format` file: the event id and the offsets of {@link TRACE_FIELDS}. Throws when one is missing. */
+export function parseTraceFormat(text: string): { id: number; layout: TraceLayout } {
+  const id = Number(/^ID:\s*(\d+)/m.exec(text)?.[1]);
+  if (!Number.isInteger(id)) throw new Error("tracepoint format without an ID");
+  const offsets = new Map<string, number>();
+  for (const match of text.matchAll(/field:[^;]*?\s\**(\w+)(?:\[\d+\])?;\s*offset:(\d+);/g)) {
+    offsets.set(match[1], Number(match[2]));
+  }
+  const layout = {} as TraceLayout;
+  for (const field of TRACE_FIELDS) {
+    const offset = offsets.get(field);
+    if (offset === undefined) throw new Error(`tracepoint format without field ${field}`);
+    layout[field] = offset;
+  }
+  return { id, layout };
+}
+
+/** `PERF_RECORD_LOST`. */
+export const PERF_RECORD_LOST = 2;
+/** `PERF_RECORD_SAMPLE`. */
+export const PERF_RECORD_SAMPLE = 9;
+/** `struct perf_event_header` size: u32 type, u16 misc, u16 size. */
+export const PERF_HEADER_SIZE = 8;
+/** In a sample with `PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_RAW`: pid u32, tid u32, time u64, raw size u32. */
+export const SAMPLE_RAW_OFFSET = PERF_HEADER_SIZE + 8 + 8 + 4;
+
+/** One tracepoint sample. */
+export interface TraceSample {
+  /** Pid (thread group id) of the task the change ran in. */
+  pid: number;
+  /**
+   * Time, ms since the Unix epoch with a fraction (the sample's clock moved by the offset given to
+   * {@link readPerfRecords}).
+   */
+  time: number;
+  /** The raw tracepoint record. */
+  raw: DataView;
+}
+
+/**
+ * Reads the records of a perf ring's data area from `tail` to `head` (byte counters that only grow;
+ * positions are taken modulo the area's size, records may wrap), calling `onSample` for each sample
+ * (its time in ms plus `offsetMs`) and `onLost` for each lost-record count.
+ */
+export function readPerfRecords(
+  data: Uint8Array,
+  tail: number,
+  head: number,
+  offsetMs: number,
+  onSample: (sample: TraceSample) => void,
+  onLost: (count: number) => void,
+): void {
+  const size = data.byteLength;
+  const view = new DataView(data.buffer, data.byteOffset, size);
+  while (head - tail >= PERF_HEADER_SIZE) {
+    const at = tail % size;
+    let record: DataView;
+    const headerSize = at + PERF_HEADER_SIZE <= size
+      ? view.getUint16(at + 6, true)
+      : copyWrapped(data, at, PERF_HEADER_SIZE).getUint16(6, true);
+    if (headerSize < PERF_HEADER_SIZE || headerSize > head - tail) return; // corrupt: stop here
+    if (at + headerSize <= size) record = new DataView(data.buffer, data.byteOffset + at, headerSize);
+    else record = copyWrapped(data, at, headerSize);
+    const type = record.getUint32(0, true);
+    if (type === PERF_RECORD_SAMPLE && headerSize >= SAMPLE_RAW_OFFSET) {
+      const rawSize = record.getUint32(SAMPLE_RAW_OFFSET - 4, true);
+      if (SAMPLE_RAW_OFFSET + rawSize <= headerSize) {
+        onSample({
+          pid: record.getUint32(PERF_HEADER_SIZE, true),
+          time: Number(record.getBigUint64(PERF_HEADER_SIZE + 8, true)) / 1e6 + offsetMs,
+          raw: new DataView(record.buffer, record.byteOffset + SAMPLE_RAW_OFFSET, rawSize),
+        });
+      }
+    } else if (type === PERF_RECORD_LOST && headerSize >= PERF_HEADER_SIZE + 16) {
+      onLost(Number(record.getBigUint64(PERF_HEADER_SIZE + 8, true)));
+    }
+    tail += headerSize;
+  }
+}
+
+function copyWrapped(data: Uint8Array, at: number, length: number): DataView {
+  const copy = new Uint8Array(length);
+  const first = Math.min(length, data.byteLength - at);
+  copy.set(data.subarray(at, at + first));
+  copy.set(data.subarray(0, length - first), first);
+  return new DataView(copy.buffer);
+}
+
+/** Linux TCP state numbers the state machine looks at. */
+const ESTABLISHED = 1, SYN_SENT = 2, SYN_RECV = 3, FIN_WAIT1 = 4, CLOSE = 7, LAST_ACK = 9, LISTEN = 10;
+
+interface TracedSocket {
+  pid: number;
+  openedAt?: number;
+  /** When its process closed it (`FIN_WAIT1`, `LAST_ACK`). */
+  closedAt?: number;
+  openState?: TcpState;
+}
+
+/** Most sockets followed at once; the oldest are forgotten beyond (their close is then pid-less). */
+export const MAX_TRACED_SOCKETS = 200_000;
+
+/** Follows sockets by kernel address through their state changes; see the module description. */
+export class TcpStateMachine {
+  readonly #layout: TraceLayout;
+  readonly #sockets = new Map<bigint, TracedSocket>();
+  readonly #onPid: (pid: number) => void;
+
+  /**
+   * @param layout the record layout ({@link parseTraceFormat}).
+   * @param onPid called when a sample names the process of a socket (to read its details while it lives).
+   */
+  constructor(layout: TraceLayout, onPid: (pid: number) => void = () => {}) {
+    this.#layout = layout;
+    this.#onPid = onPid;
+  }
+
+  /** Number of sockets followed. */
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /** Takes one sample; a change to `CLOSE` adds its {@link TracedClose} to `closes` by endpoint key. */
+  observe(sample: TraceSample, closes: Map<string, TracedClose>): void {
+    const { raw, pid } = sample;
+    const time = Math.round(sample.time);
+    const l = this.#layout;
+    if (raw.byteLength < l.daddr_v6 + 16 || raw.getUint16(l.protocol, true) !== IPPROTO_TCP) return;
+    const skaddr = raw.getBigUint64(l.skaddr, true);
+    const oldState = raw.getInt32(l.oldstate, true);
+    const newState = raw.getInt32(l.newstate, true);
+    let socket = this.#sockets.get(skaddr);
+    if (!socket) {
+      socket = { pid: 0 };
+      if (this.#sockets.size >= MAX_TRACED_SOCKETS) this.#forgetOldest();
+      this.#sockets.set(skaddr, socket);
+    }
+    if (newState === SYN_SENT || newState === LISTEN) {
+      socket.pid = pid; // connect(2) / listen(2): process context
+      socket.openedAt = time;
+      this.#onPid(pid);
+    } else if (oldState === SYN_RECV) {
+      socket.openedAt = time; // accepted (softirq: no pid; the listener's owner is named later)
+    } else if (newState === FIN_WAIT1 || newState === LAST_ACK) {
+      socket.closedAt ??= time; // close(2) by the process holding it: it let go of the connection
+      if (socket.pid === 0) {
+        socket.pid = pid;
+        this.#onPid(pid);
+      }
+    }
+    if (newState === SYN_SENT || newState === LISTEN || newState === ESTABLISHED) {
+      if (socket.openState !== "ESTABLISHED") socket.openState = linuxTcpStateName(newState);
+    }
+    if (newState !== CLOSE) return;
+    this.#sockets.delete(skaddr);
+    const traced: TracedClose = { pid: socket.pid, closedAt: socket.closedAt ?? time };
+    if (socket.openedAt !== undefined) traced.openedAt = socket.openedAt;
+    if (socket.openState) traced.openState = socket.openState;
+    closes.set(this.#endpointKeyOf(raw), traced);
+  }
+
+  #endpointKeyOf(raw: DataView): string {
+    const l = this.#layout;
+    const v6 = raw.getUint16(l.family, true) === AF_INET6;
+    const address = (at: number) =>
+      v6
+        ? ipv6Text(
+          raw.getUint32(at, false),
+          raw.getUint32(at + 4, false),
+          raw.getUint32(at + 8, false),
+          raw.getUint32(at + 12, false),
+        )
+        : ipv4Text(raw.getUint32(at, false));
+    return endpointKey({
+      protocol: "tcp",
+      family: v6 ? 6 : 4,
+      localAddress: address(v6 ? l.saddr_v6 : l.saddr),
+      localPort: raw.getUint16(l.sport, true),
+      remoteAddress: address(v6 ? l.daddr_v6 : l.daddr),
+      remotePort: raw.getUint16(l.dport, true),
+      state: null,
+      pid: 0,
+    });
+  }
+
+  #forgetOldest(): void {
+    let n = MAX_TRACED_SOCKETS / 10;
+    for (const key of this.#sockets.keys()) {
+      this.#sockets.delete(key);
+      if (--n <= 0) return;
+    }
+  }
+}
