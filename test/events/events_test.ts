@@ -16,14 +16,18 @@ interface ScenarioResult {
  * Runs `scenario.ts <mode>` in a private network namespace with loopback up; as root, or as the
  * unprivileged user 65534 (with its own Deno cache) when `nobody`.
  */
-async function scenario(mode: string, nobody = false): Promise<ScenarioResult> {
+async function scenario<T = ScenarioResult>(
+  mode: string,
+  nobody = false,
+  script = "scenario.ts",
+): Promise<T> {
   const cache = nobody ? Deno.makeTempDirSync({ prefix: "portreporter-deno-dir-" }) : "";
   if (nobody) Deno.chmodSync(cache, 0o777);
   const drop = nobody ? `env DENO_DIR=${cache} setpriv --reuid=65534 --regid=65534 --clear-groups ` : "";
-  const script = `ip link set lo up && exec ${drop}"$0" run -A --unstable-net "$1" "$2"`;
+  const command = `ip link set lo up && exec ${drop}"$0" run -A --unstable-net "$1" "$2"`;
   try {
     const output = await new Deno.Command("unshare", {
-      args: ["-n", "sh", "-c", script, Deno.execPath(), `${here}scenario.ts`, mode],
+      args: ["-n", "sh", "-c", command, Deno.execPath(), `${here}${script}`, mode],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -149,6 +153,27 @@ Deno.test({
         ],
         ["closed", "TIME_WAIT", true, false, undefined, "poll"],
       );
+    }
+  },
+});
+
+Deno.test({
+  name: "live (netns): a listener shared after fork belongs to the parent that created it; both are holders",
+  ignore: !root,
+  async fn() {
+    const result = await scenario<{ parent: number; child: number; records: Record<string, unknown>[] }>(
+      "fork",
+      false,
+      "fork_scenario.ts",
+    );
+    assert.equal(result.records.length, 2, "one listener row per poll");
+    for (const record of result.records) {
+      assert.deepEqual(
+        [record.pid, record.holders],
+        [result.parent, [result.parent, result.child]],
+        "the creator, not the forked child that was found first",
+      );
+      assert.match(record.processName as string, /^python/);
     }
   },
 });

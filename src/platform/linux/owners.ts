@@ -24,14 +24,18 @@
  *    {@link SocketOwnerMapOptions.missRetryPolls} polls, so a permanent miss never costs a full scan
  *    per poll.
  *
- * A socket shared by several processes (inherited, passed) keeps the first living owner found, so its
- * pid does not flap between polls. Failures to read a process are counted, never thrown.
+ * A socket shared by several processes (inherited by a fork, passed) belongs to its oldest holder (by
+ * process start time: the one that created it, not a worker that inherited it), and every holder
+ * found is listed ({@link SocketOwnerMap.holdersOf}). When a new process holds a new socket, its
+ * parent is scanned too, so a listener shared after a fork is seen in both. Failures to read a
+ * process are counted, never thrown.
  *
  * @module
  */
 
 import type { SocketRecord } from "../../model/types.ts";
 import { pidInstanceToken } from "./pid_instance.ts";
+import { parseProcStat } from "./process.ts";
 import {
   countWarning,
   WARNING_OWNER_ACCESS_DENIED,
@@ -84,6 +88,8 @@ interface PidEntry {
   instance: string | undefined;
   /** Poll number in which the pid was last confirmed to be the scanned process. */
   confirmedInPoll: number;
+  /** Start time in clock ticks after boot and parent pid, read when the process shares a socket. */
+  stat?: { startTicks: number; parentPid: number };
 }
 
 const SOCKET_LINK_PREFIX = "socket:[";
@@ -97,6 +103,8 @@ export class SocketOwnerMap {
   readonly #missRetryPolls: number;
   readonly #onFdDirectoryScan?: (pid: number) => void;
   readonly #ownerByInode = new Map<number, number>();
+  /** Every holder of a socket held by more than one process, oldest first (the owner is the first). */
+  readonly #holdersByInode = new Map<number, number[]>();
   readonly #pids = new Map<number, PidEntry>();
   #misses = new Set<number>();
   #lastMissRetryPoll = 0;
@@ -118,6 +126,11 @@ export class SocketOwnerMap {
     return this.#ownerByInode.get(inode) ?? 0;
   }
 
+  /** Every process found holding a shared socket, oldest first; undefined when one (or none) holds it. */
+  holdersOf(inode: number): number[] | undefined {
+    return this.#holdersByInode.get(inode);
+  }
+
   /**
    * Sets `pid` on every socket (0 when the owner is unknown or the socket has no inode), reading as
    * few fd directories as possible. Read failures are counted in `warnings`.
@@ -136,6 +149,7 @@ export class SocketOwnerMap {
       if (owner !== undefined && owner !== 0 && !this.#confirm(owner, poll)) owner = undefined;
       if (owner !== undefined) {
         socket.pid = owner;
+        if (this.#holdersByInode.size || socket.holders) this.#setHolders(socket, inode);
         continue;
       }
       socket.pid = 0;
@@ -175,6 +189,13 @@ export class SocketOwnerMap {
     for (const socket of pending) misses.add(socket.inode!);
     this.#misses = misses;
     pending.length = 0;
+  }
+
+  /** Sets `holders` on a socket whose inode is shared (the same array while the holders stay the same). */
+  #setHolders(socket: SocketRecord, inode: number): void {
+    const holders = this.#holdersByInode.get(inode);
+    if (holders !== undefined) socket.holders = holders;
+    else if (socket.holders !== undefined) delete socket.holders;
   }
 
   /** Whether a pending inode was not already unknown in the previous poll. */
@@ -241,10 +262,48 @@ export class SocketOwnerMap {
   }
 
   #forget(pid: number, entry: PidEntry): void {
-    for (const inode of entry.inodes) {
-      if (this.#ownerByInode.get(inode) === pid) this.#ownerByInode.delete(inode);
-    }
+    for (const inode of entry.inodes) this.#dropHolder(inode, pid);
     this.#pids.delete(pid);
+  }
+
+  /** `pid` no longer holds `inode`: the next oldest holder owns it, or nobody known. */
+  #dropHolder(inode: number, pid: number): void {
+    const holders = this.#holdersByInode.get(inode);
+    if (holders === undefined) {
+      if (this.#ownerByInode.get(inode) === pid) this.#ownerByInode.delete(inode);
+      return;
+    }
+    const left = holders.filter((holder) => holder !== pid);
+    if (left.length === holders.length) return;
+    if (left.length > 1) this.#holdersByInode.set(inode, left);
+    else this.#holdersByInode.delete(inode);
+    this.#ownerByInode.set(inode, left[0]);
+  }
+
+  /** `pid` holds `inode` too: the holders, oldest first by start time (then pid). */
+  #addHolder(inode: number, pid: number, owner: number): void {
+    const holders = [...(this.#holdersByInode.get(inode) ?? [owner])];
+    if (holders.includes(pid)) return;
+    holders.push(pid);
+    const age = (holder: number) => this.#statOf(holder)?.startTicks ?? Number.MAX_SAFE_INTEGER;
+    holders.sort((a, b) => age(a) - age(b) || a - b);
+    this.#holdersByInode.set(inode, holders);
+    this.#ownerByInode.set(inode, holders[0]);
+  }
+
+  /** Start time and parent of a known pid (read once). */
+  #statOf(pid: number): PidEntry["stat"] {
+    const entry = this.#pids.get(pid);
+    if (entry === undefined) return undefined;
+    if (entry.stat === undefined) {
+      try {
+        const stat = parseProcStat(Deno.readTextFileSync(`${this.#procRoot}/${pid}/stat`));
+        if (stat) entry.stat = { startTicks: stat.startTicks, parentPid: stat.parentPid };
+      } catch {
+        return undefined; // gone: its scan will count it
+      }
+    }
+    return entry.stat;
   }
 
   /** Fills in pids of pending sockets that are now known; returns how many remain unknown. */
@@ -254,8 +313,10 @@ export class SocketOwnerMap {
     for (let i = 0; i < pending.length; i++) {
       const socket = pending[i];
       const owner = this.#ownerByInode.get(socket.inode!);
-      if (owner !== undefined) socket.pid = owner;
-      else pending[remaining++] = socket;
+      if (owner !== undefined) {
+        socket.pid = owner;
+        if (this.#holdersByInode.size) this.#setHolders(socket, socket.inode!);
+      } else pending[remaining++] = socket;
     }
     pending.length = remaining;
     return remaining;
@@ -287,6 +348,7 @@ export class SocketOwnerMap {
 
   /** Reads the fd directory of one pid and replaces what the map knows of it. */
   #scan(pid: number, entry: PidEntry, poll: number, warnings: WarningCounts): void {
+    const firstScan = entry.scannedInPoll === 0;
     this.stats.fdDirectoryScans++;
     this.#onFdDirectoryScan?.(pid);
     entry.scannedInPoll = poll;
@@ -320,13 +382,25 @@ export class SocketOwnerMap {
       }
       throw error; // e.g. NotCapable: the program runs without -A, a setup fault to report
     }
-    for (const inode of entry.inodes) {
-      if (this.#ownerByInode.get(inode) === pid) this.#ownerByInode.delete(inode);
-    }
+    const held = new Set(inodes);
+    for (const inode of entry.inodes) if (!held.has(inode)) this.#dropHolder(inode, pid);
+    let newInodes = false;
     for (const inode of inodes) {
-      if (!this.#ownerByInode.has(inode)) this.#ownerByInode.set(inode, pid);
+      const owner = this.#ownerByInode.get(inode);
+      if (owner === undefined) {
+        this.#ownerByInode.set(inode, pid);
+        newInodes = true;
+      } else if (owner !== pid) this.#addHolder(inode, pid, owner);
     }
     entry.inodes = inodes;
     entry.fdCountAtScan = fdCount;
+    if (newInodes && firstScan) this.#scanParent(pid, poll, warnings);
+  }
+
+  /** A new process holds new sockets: they may be inherited, so its parent is scanned too (once per poll). */
+  #scanParent(pid: number, poll: number, warnings: WarningCounts): void {
+    const parent = this.#statOf(pid)?.parentPid ?? 0;
+    const entry = parent > 1 ? this.#pids.get(parent) : undefined;
+    if (entry !== undefined && entry.scannedInPoll !== poll) this.#scan(parent, entry, poll, warnings);
   }
 }
