@@ -5,8 +5,9 @@
  * - sock_diag destroy notifications (`destroy_listener.ts`): every freed TCP/UDP socket, with its
  *   bytes; no owner.
  * - the `sock:inet_sock_set_state` tracepoint (`tracepoint.ts`, root): the pid of the process that
- *   connected, listened or closed, and the time of the connect, joined to the destroy notification by
- *   the socket's 4-tuple.
+ *   connected, listened or closed, and the times of the connect and the close, joined to the destroy
+ *   notification by the socket's 4-tuple. (It sees every network namespace, so it is used only
+ *   joined to a notification of ours: without destroy notifications it adds nothing.)
  *
  * A source that cannot be opened is reported once (a warning kind in the first snapshot) and the
  * monitor goes on with what is left; the poll remains the reconciling baseline.
@@ -155,8 +156,7 @@ export class EventCapture {
     // frees the socket, so every notification read has its tracepoint sample in the rings by now.
     this.#trace?.drain(this.#traced);
     for (const destroyed of scratch) this.#push(this.#joined(destroyed, now));
-    if (!this.#destroy) this.#flushTracedAlone();
-    else if (this.#traced.size) this.#pruneTraced(now);
+    if (this.#traced.size) this.#pruneTraced(now);
   }
 
   /** Forgets traced closes whose destroy notification never came (it was dropped). */
@@ -186,22 +186,6 @@ export class EventCapture {
       if (process) event.process = process;
     }
     return event;
-  }
-
-  /** Without destroy notifications, traced closes are the events themselves (TCP only, no bytes). */
-  #flushTracedAlone(): void {
-    for (const [key, traced] of this.#traced) {
-      this.#traced.delete(key);
-      const socket = socketFromKey(key);
-      if (!socket) continue;
-      socket.pid = traced.pid;
-      const event: SocketEvent = { time: traced.closedAt, socket };
-      const process = this.#described.get(traced.pid);
-      if (process) event.process = process;
-      if (traced.openedAt !== undefined) event.openedAt = traced.openedAt;
-      if (traced.openState) event.openState = traced.openState;
-      this.#push(event);
-    }
   }
 
   #push(event: SocketEvent): void {
@@ -259,20 +243,4 @@ export class EventCapture {
     this.#trace = undefined;
     return done;
   }
-}
-
-/** Parses an {@link endpointKey} of a TCP endpoint back into a record (pid 0); undefined when malformed. */
-function socketFromKey(key: string): SocketEvent["socket"] | undefined {
-  const [kind, localAddress, localPort, remoteAddress, remotePort] = key.split(" ");
-  if (kind !== "tcp4" && kind !== "tcp6") return undefined;
-  return {
-    protocol: "tcp",
-    family: kind === "tcp4" ? 4 : 6,
-    localAddress,
-    localPort: Number(localPort),
-    remoteAddress,
-    remotePort: Number(remotePort),
-    state: "CLOSED",
-    pid: 0,
-  };
 }

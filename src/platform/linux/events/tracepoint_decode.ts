@@ -3,11 +3,15 @@
  * the tracepoint's record layout (from its tracefs `format` file), the perf ring buffer records, and
  * the per-socket state machine that turns state changes into {@link TracedClose}s.
  *
- * Which state changes name a process: the kernel runs `CLOSE → SYN_SENT` (connect), `→ LISTEN`,
- * `ESTABLISHED → FIN_WAIT1` and `CLOSE_WAIT → LAST_ACK` (close) in the calling process; a passive
- * open (`SYN_RECV → ESTABLISHED`) and most other changes run in softirq, where the pid is whoever
- * was interrupted. Sockets are joined by the kernel's socket address (`skaddr`): at `SYN_SENT` the
- * local port is still 0.
+ * Which state changes name a process: those made in process context (no hard or soft interrupt flag
+ * in the record's `common_flags`): `CLOSE → SYN_SENT` (connect), `→ LISTEN`, and the changes a
+ * `close(2)` makes (`→ FIN_WAIT1`, `→ LAST_ACK`, or `→ CLOSE` when it aborts with a reset). A passive
+ * open (`SYN_RECV → ESTABLISHED`) and the changes driven by incoming packets run in softirq, where
+ * the pid is whoever was interrupted. Sockets are joined by the kernel's socket address (`skaddr`):
+ * at `SYN_SENT` the local port is still 0.
+ *
+ * The tracepoint sees every network namespace; the destroy notifications it is joined with are of
+ * ours only.
  *
  * @module
  */
@@ -21,6 +25,7 @@ import type { TracedClose } from "./capture.ts";
 
 /** Fields of the tracepoint record we read, by their names in the `format` file. */
 export const TRACE_FIELDS = [
+  "common_flags",
   "common_pid",
   "skaddr",
   "oldstate",
@@ -126,6 +131,9 @@ function copyWrapped(data: Uint8Array, at: number, length: number): DataView {
   return new DataView(copy.buffer);
 }
 
+/** `common_flags` bits of a record made in interrupt context (`TRACE_FLAG_HARDIRQ | SOFTIRQ | NMI`). */
+export const TRACE_FLAGS_INTERRUPT = 0x08 | 0x10 | 0x40;
+
 /** Linux TCP state numbers the state machine looks at. */
 const ESTABLISHED = 1, SYN_SENT = 2, SYN_RECV = 3, FIN_WAIT1 = 4, CLOSE = 7, LAST_ACK = 9, LISTEN = 10;
 
@@ -175,13 +183,14 @@ export class TcpStateMachine {
       if (this.#sockets.size >= MAX_TRACED_SOCKETS) this.#forgetOldest();
       this.#sockets.set(skaddr, socket);
     }
+    const processContext = (raw.getUint8(l.common_flags) & TRACE_FLAGS_INTERRUPT) === 0;
     if (newState === SYN_SENT || newState === LISTEN) {
-      socket.pid = pid; // connect(2) / listen(2): process context
+      socket.pid = pid; // connect(2) / listen(2)
       socket.openedAt = time;
       this.#onPid(pid);
     } else if (oldState === SYN_RECV) {
       socket.openedAt = time; // accepted (softirq: no pid; the listener's owner is named later)
-    } else if (newState === FIN_WAIT1 || newState === LAST_ACK) {
+    } else if (processContext && (newState === FIN_WAIT1 || newState === LAST_ACK || newState === CLOSE)) {
       socket.closedAt ??= time; // close(2) by the process holding it: it let go of the connection
       if (socket.pid === 0) {
         socket.pid = pid;

@@ -52,6 +52,7 @@ Deno.test("the tracepoint format of this kernel gives the id and the field offse
   const { id, layout } = parseTraceFormat(fixtureText("inet_sock_set_state_format.txt"));
   assert.equal(id, 2287);
   assert.deepEqual(layout, {
+    common_flags: 2,
     common_pid: 4,
     skaddr: 8,
     oldstate: 16,
@@ -67,7 +68,7 @@ Deno.test("the tracepoint format of this kernel gives the id and the field offse
   });
   assert.throws(
     () => parseTraceFormat("ID: 5\nformat:\n\tfield:int oldstate;\toffset:16;\tsize:4;"),
-    /common_pid/,
+    /common_flags/,
   );
 });
 
