@@ -114,6 +114,10 @@ export class EndpointTracker {
 
     for (const socket of snapshot.sockets) {
       const known = this.#byRecord.get(socket);
+      if (known && known.socket === socket && known.seen === generation - 1 && known.remnant) {
+        known.seen = generation; // the same remnant row as in the previous poll
+        continue;
+      }
       if (known && known.socket === socket && known.seen === generation - 1 && !known.remnant) {
         const process = socket.pid === 0 ? undefined : snapshot.processes.get(socket.pid) ?? known.process;
         if (!known.process || !process || sameProcess(known.process, process)) {
@@ -131,6 +135,13 @@ export class EndpointTracker {
         this.#byRecord.set(socket, tracked);
         continue;
       }
+      if (
+        !tracked && socket.pid === 0 && this.#closedByEvent.size &&
+        this.#closedByEvent.has(endpointKey(socket))
+      ) {
+        this.#takeRemnant(socket, key, generation, changes, first, time); // closed by an event: silent
+        continue;
+      }
       if (!tracked && socket.pid === 0) {
         ownerByEndpoint ??= ownersOf(endpoints, generation - 1);
         const ownedKey = ownerByEndpoint.get(endpointKey(socket));
@@ -138,13 +149,15 @@ export class EndpointTracker {
         if (owned && ownedKey !== undefined && owned.seen === generation - 1) {
           changes.push(closedChange(owned, time));
           endpoints.delete(ownedKey);
-          endpoints.set(key, {
+          const entry = {
             socket,
             process: owned.process,
             firstSeen: owned.firstSeen,
             seen: generation,
             remnant: true,
-          });
+          };
+          endpoints.set(key, entry);
+          this.#byRecord.set(socket, entry);
           continue;
         }
         if (this.#takeRemnant(socket, key, generation, changes, first, time)) continue;
@@ -224,11 +237,11 @@ export class EndpointTracker {
   /** Merges the close events of one snapshot (see the module description). */
   #applyEvents({ events = [], processes }: Snapshot, changes: Change[], generation: number): void {
     const byEndpoint = new Map<string, string>();
-    for (const [key, tracked] of this.#endpoints) {
-      if (tracked.remnant || tracked.seen !== generation - 1) continue;
+    this.#endpoints.forEach((tracked, key) => { // forEach: no [key, value] array per entry
+      if (tracked.remnant || tracked.seen !== generation - 1) return;
       const endpoint = endpointKey(tracked.socket);
       if (tracked.socket.pid !== 0 || !byEndpoint.has(endpoint)) byEndpoint.set(endpoint, key);
-    }
+    });
     for (const event of events) {
       const endpoint = endpointKey(event.socket);
       const key = byEndpoint.get(endpoint);
@@ -239,6 +252,11 @@ export class EndpointTracker {
         byEndpoint.delete(endpoint);
         const closed = closedChange(tracked, event.time);
         closed.source = "event";
+        if (tracked.socket.pid === 0 && event.socket.pid !== 0) {
+          // the poll could not name the owner; the event source did
+          closed.socket = { ...tracked.socket, pid: event.socket.pid };
+          closed.process = processes.get(event.socket.pid);
+        }
         if (event.openedAt !== undefined && event.openedAt <= tracked.firstSeen) {
           closed.durationMs = event.time - event.openedAt;
           delete closed.durationExact;

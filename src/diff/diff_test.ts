@@ -223,3 +223,19 @@ Deno.test("a collector that reuses record objects: identity fast path, then real
     "pid reuse caught on the fast path too",
   );
 });
+
+Deno.test("a close event names the owner a poll could not (the poll's row had pid 0)", () => {
+  const t = new EndpointTracker();
+  t.observe(snap(0, []));
+  const ownerless = { ...conn, pid: 0 };
+  assert.equal(t.observe(snap(1000, [ownerless], []))[0].socket.pid, 0);
+  const event = { time: 1500, socket: { ...conn, state: "CLOSED" as const } };
+  const c = t.observe({ ...snap(2000, []), events: [event] });
+  assert.deepEqual(c.map((x) => [x.kind, x.socket.pid, x.process?.name, x.source]), [[
+    "closed",
+    100,
+    "web",
+    "event",
+  ]]);
+  assert.equal(t.stats.merged, 1);
+});

@@ -138,7 +138,7 @@ export function createLinuxCollector(
         const warnings: WarningCounts = {};
         const events = capture?.take(warnings); // before the dump: a socket closed since is in the next
         const sockets = readSockets(warnings);
-        owners.assignOwners(sockets, warnings);
+        owners.assignOwners(sockets, warnings, capture ? (socket) => capture.ownerHint(socket) : undefined);
         if (activeSource === "netlink") recordCache.settleOwners(sockets);
         const listeners = listenerOwners(sockets);
         attributeToListeners(sockets, listeners);

@@ -39,8 +39,8 @@ export const LIBC_SYMBOLS = {
   pollWait: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   /** `long syscall(long number, ...)` with five word arguments (`perf_event_open`). */
   syscall5: { name: "syscall", parameters: ["i64", "buffer", "i64", "i64", "i64", "i64"], result: "i64" },
-  /** `int ioctl(int fd, unsigned long request, unsigned long arg)` */
-  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
+  /** `int ioctl(int fd, unsigned long request, void *arg)` */
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   /** `void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)` */
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
   /** `int munmap(void *addr, size_t length)` */

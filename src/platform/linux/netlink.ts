@@ -118,6 +118,10 @@ export const IDIAG_SRC_OFFSET = 8;
 export const IDIAG_DST_OFFSET = 24;
 /** `inet_diag_msg.id.idiag_if` offset (u32, host order): bound interface index (IPv6 scope). */
 export const IDIAG_IF_OFFSET = 40;
+/** `inet_diag_msg.id.idiag_cookie` offset (two u32 words, host order, low word first). */
+export const IDIAG_COOKIE_OFFSET = 44;
+/** Linux state number of `TCP_TIME_WAIT`. */
+export const TCP_TIME_WAIT_NUMBER = 6;
 /** `inet_diag_msg.idiag_uid` offset (u32, host order). */
 export const IDIAG_UID_OFFSET = 64;
 /** `inet_diag_msg.idiag_inode` offset (u32, host order); 0 for TIME_WAIT and request sockets. */
@@ -236,8 +240,16 @@ function decodeOrReuse(
   protocol: Protocol,
   cache: RecordCache,
 ): SocketRecord {
-  const inode = view.getUint32(at + IDIAG_INODE_OFFSET, true);
-  if (inode === 0) return decodeInetDiagMsg(view, at, protocol); // TIME_WAIT etc.: no identity to key on
+  let inode = view.getUint32(at + IDIAG_INODE_OFFSET, true);
+  if (inode === 0) {
+    // No file: TIME_WAIT remnants (tens of thousands under connection churn) are keyed by their
+    // cookie instead, as a negative number; other fileless sockets (accept queues) are not reused.
+    if (view.getUint8(at + IDIAG_STATE_OFFSET) !== TCP_TIME_WAIT_NUMBER) {
+      return decodeInetDiagMsg(view, at, protocol);
+    }
+    inode = -(view.getUint32(at + IDIAG_COOKIE_OFFSET + 4, true) * 0x1_0000_0000 +
+      view.getUint32(at + IDIAG_COOKIE_OFFSET, true)) - 1;
+  }
   let base = at >> 2;
   if (!words) {
     words = cache.raw;

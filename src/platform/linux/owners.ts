@@ -133,9 +133,15 @@ export class SocketOwnerMap {
 
   /**
    * Sets `pid` on every socket (0 when the owner is unknown or the socket has no inode), reading as
-   * few fd directories as possible. Read failures are counted in `warnings`.
+   * few fd directories as possible. Read failures are counted in `warnings`. `hint` may name the
+   * owner of a socket whose inode is not known (the process an event source saw connect it): then no
+   * descriptor is read for it.
    */
-  assignOwners(sockets: SocketRecord[], warnings: WarningCounts): void {
+  assignOwners(
+    sockets: SocketRecord[],
+    warnings: WarningCounts,
+    hint?: (socket: SocketRecord) => number | undefined,
+  ): void {
     const poll = ++this.stats.polls;
     if (this.#lastListingPoll === 0 || poll - this.#lastListingPoll >= PID_LIST_REFRESH_POLLS) {
       this.#refreshPidList(poll);
@@ -152,8 +158,9 @@ export class SocketOwnerMap {
         if (this.#holdersByInode.size || socket.holders) this.#setHolders(socket, inode);
         continue;
       }
-      socket.pid = 0;
-      pending.push(socket);
+      const hinted = hint && inode !== 0 ? hint(socket) : undefined;
+      socket.pid = hinted ?? 0;
+      if (hinted === undefined) pending.push(socket); // a hinted owner costs no scan
     }
     if (pending.length === 0) {
       if (this.#misses.size > 0) this.#misses = new Set();

@@ -5,7 +5,8 @@
  * promoting a fresh set to the old generation on every poll, which is what bounded its memory.
  *
  * A record is reused only when every raw field the kernel reported is the same (state, ports,
- * addresses, scope), keyed by the socket's inode (unique while the socket lives). Records handed out
+ * addresses, scope), keyed by the socket's inode (unique while the socket lives; a TIME_WAIT remnant,
+ * which has no inode, by its negated cookie). Records handed out
  * are never mutated afterwards: {@link RecordCache.settleOwners} replaces a reused record by a copy
  * when its owner pid changed.
  *

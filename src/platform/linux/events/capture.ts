@@ -59,6 +59,8 @@ export interface TraceSource {
   drain(into: Map<string, TracedClose>): void;
   /** Samples the kernel reported lost. */
   readonly lost: number;
+  /** The process that connected the live connection with this endpoint key, when seen. */
+  connectedBy(endpointKey: string): number | undefined;
   /** Releases the source. */
   close(): void;
 }
@@ -125,6 +127,15 @@ export class EventCapture {
     if (fds.length) {
       this.#waiter = new ReadableWaiter(fds, () => this.#read(), () => this.#stopSources(), options.batchMs);
     }
+  }
+
+  /**
+   * The process an event source saw connect this live socket (its owner, unless it handed the socket
+   * on); undefined when not seen. Reads what is buffered first.
+   */
+  ownerHint(socket: SocketEvent["socket"]): number | undefined {
+    if (!this.#trace || socket.protocol !== "tcp" || socket.remotePort === 0) return undefined;
+    return this.#trace.connectedBy(endpointKey(socket));
   }
 
   /** Which sources run. */

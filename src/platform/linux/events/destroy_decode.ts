@@ -13,6 +13,7 @@ import type { SocketRecord } from "../../../model/types.ts";
 import {
   decodeInetDiagMsg,
   EBADMSG,
+  IDIAG_COOKIE_OFFSET,
   IDIAG_INODE_OFFSET,
   INET_DIAG_MSG_SIZE,
   IPPROTO_TCP,
@@ -37,9 +38,6 @@ export const SKNLGRP_INET6_UDP_DESTROY = 4;
 export const DESTROY_GROUPS_MASK = (1 << (SKNLGRP_INET_TCP_DESTROY - 1)) |
   (1 << (SKNLGRP_INET_UDP_DESTROY - 1)) | (1 << (SKNLGRP_INET6_TCP_DESTROY - 1)) |
   (1 << (SKNLGRP_INET6_UDP_DESTROY - 1));
-
-/** `inet_diag_msg.id.idiag_cookie` offset (two u32 words, host order, low word first). */
-export const IDIAG_COOKIE_OFFSET = 44;
 
 /** `struct nlattr` header size (`u16 nla_len`, `u16 nla_type`). */
 export const NLA_HDRLEN = 4;

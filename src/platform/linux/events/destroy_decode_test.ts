@@ -3,12 +3,12 @@ import {
   decodeDestroyCapture,
   decodeDestroyDatagram,
   DESTROY_GROUPS_MASK,
-  IDIAG_COOKIE_OFFSET,
   INET_DIAG_INFO,
   INET_DIAG_PROTOCOL,
   TCPI_BYTES_ACKED_OFFSET,
   TCPI_BYTES_RECEIVED_OFFSET,
 } from "./destroy_decode.ts";
+import { IDIAG_COOKIE_OFFSET } from "../netlink.ts";
 import { fixtureBytes } from "../fixtures_test_util.ts";
 
 Deno.test("destroy layouts are the kernel's (uapi inet_diag.h, sock_diag.h, tcp.h)", () => {

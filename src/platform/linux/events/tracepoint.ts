@@ -53,8 +53,16 @@ export const MMAP_DATA_HEAD_OFFSET = 1024;
 export const MMAP_DATA_TAIL_OFFSET = 1032;
 /** Page size on x86_64. */
 export const PAGE_SIZE = 4096;
-/** Data pages per CPU ring (a power of two): 256 KiB, about 2 500 state changes. */
-export const RING_DATA_PAGES = 64;
+/** Data pages per CPU ring (a power of two): 1 MiB, about 10 000 state changes. */
+export const RING_DATA_PAGES = 256;
+/** `PERF_EVENT_IOC_SET_FILTER` (`_IOW('$', 6, char *)`). */
+export const PERF_EVENT_IOC_SET_FILTER = 0x40082406n;
+/**
+ * Kernel-side filter: TCP, and only the changes the state machine uses (connect, connected, listen,
+ * accept, close by the process, CLOSE).
+ */
+export const TRACE_FILTER = "protocol == 6 && (newstate == 2 || newstate == 10 || newstate == 4 || " +
+  "newstate == 9 || newstate == 7 || oldstate == 2 || oldstate == 3)";
 /** Tracefs mount point used by every tool. */
 export const TRACEFS = "/sys/kernel/tracing";
 /** Prefix of the temporary private tracefs mount points (followed by the pid of the process that made one). */
@@ -63,6 +71,8 @@ const EVENT_PATH = "events/sock/inet_sock_set_state/format";
 
 const encoder = new TextEncoder();
 const cString = (text: string) => encoder.encode(`${text}\0`);
+/** {@link TRACE_FILTER} as a C string. */
+const FILTER = cString(TRACE_FILTER);
 
 /** Reads the tracepoint's format from tracefs, mounting it privately when it is not mounted. */
 export function readTraceFormat(library: LibcLibrary): { id: number; layout: TraceLayout } {
@@ -166,6 +176,7 @@ export class PerfTracepointSource implements TraceSource {
       libc.syscall5(BigInt(SYS_PERF_EVENT_OPEN), attr, -1n, BigInt(cpu), -1n, PERF_FLAG_FD_CLOEXEC),
     );
     if (fd < 0) throw new OsCallError("perf_event_open", -readErrno(this.#library), `cpu ${cpu}`);
+    libc.ioctl(fd, PERF_EVENT_IOC_SET_FILTER, FILTER); // refused by an old kernel: unfiltered, still right
     const length = PAGE_SIZE * (1 + RING_DATA_PAGES);
     const base = libc.mmap(null, BigInt(length), 3, /* PROT_READ|PROT_WRITE */ 1, /* MAP_SHARED */ fd, 0n);
     if (base === null || Deno.UnsafePointer.value(base) === 0xffffffffffffffffn) {
@@ -190,6 +201,11 @@ export class PerfTracepointSource implements TraceSource {
   /** Samples the kernel reported lost (a ring was full). */
   get lost(): number {
     return this.#lost;
+  }
+
+  /** The process that connected a live connection (see {@link TcpStateMachine.connectedBy}). */
+  connectedBy(endpointKey: string): number | undefined {
+    return this.#machine.connectedBy(endpointKey);
   }
 
   /** Number of sockets followed between their open and close. */

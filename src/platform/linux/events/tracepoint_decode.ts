@@ -152,6 +152,8 @@ export const MAX_TRACED_SOCKETS = 200_000;
 export class TcpStateMachine {
   readonly #layout: TraceLayout;
   readonly #sockets = new Map<bigint, TracedSocket>();
+  /** Connecting pid of each live connection by endpoint key (from `SYN_SENT → ESTABLISHED` until CLOSE). */
+  readonly #connected = new Map<string, number>();
   readonly #onPid: (pid: number) => void;
 
   /**
@@ -161,6 +163,11 @@ export class TcpStateMachine {
   constructor(layout: TraceLayout, onPid: (pid: number) => void = () => {}) {
     this.#layout = layout;
     this.#onPid = onPid;
+  }
+
+  /** The pid that connected the live connection with this endpoint key; undefined when not seen. */
+  connectedBy(endpointKey: string): number | undefined {
+    return this.#connected.get(endpointKey);
   }
 
   /** Number of sockets followed. */
@@ -199,13 +206,21 @@ export class TcpStateMachine {
     }
     if (newState === SYN_SENT || newState === LISTEN || newState === ESTABLISHED) {
       if (socket.openState !== "ESTABLISHED") socket.openState = linuxTcpStateName(newState);
+    } else if (socket.openState === "SYN_SENT" && oldState !== SYN_SENT) {
+      socket.openState = "ESTABLISHED"; // it left SYN_SENT other than by failing (the kernel filter drops that change)
+    }
+    if (oldState === SYN_SENT && newState === ESTABLISHED && socket.pid !== 0) {
+      if (this.#connected.size >= MAX_TRACED_SOCKETS) this.#connected.clear();
+      this.#connected.set(this.#endpointKeyOf(raw), socket.pid);
     }
     if (newState !== CLOSE) return;
     this.#sockets.delete(skaddr);
     const traced: TracedClose = { pid: socket.pid, closedAt: socket.closedAt ?? time };
     if (socket.openedAt !== undefined) traced.openedAt = socket.openedAt;
     if (socket.openState) traced.openState = socket.openState;
-    closes.set(this.#endpointKeyOf(raw), traced);
+    const key = this.#endpointKeyOf(raw);
+    this.#connected.delete(key);
+    closes.set(key, traced);
   }
 
   #endpointKeyOf(raw: DataView): string {

@@ -1,0 +1,45 @@
+/**
+ * Load for the event-capture benchmark: makes short loopback TCP connections to a port and reports
+ * each one's life as this process measured it.
+ *
+ *     deno run -A short_connections.ts <port> <count> <life ms> <per second>
+ *
+ * Each connection connects, sends 5 bytes, waits `life ms`, closes. With `per second` = 0 they run
+ * one after another; otherwise `per second` are started per second in batches of 10 (concurrently).
+ * Prints `ready <pid>` first, then `conn <local port> <life ms>` per connection, then `done`.
+ *
+ * @module
+ */
+
+const [port, count, lifeMs, perSecond] = Deno.args.map(Number);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const hello = new TextEncoder().encode("hello");
+const out: string[] = [`ready ${Deno.pid}`];
+console.log(out.pop());
+
+async function one(): Promise<void> {
+  const t0 = performance.now();
+  const connection = await Deno.connect({ hostname: "127.0.0.1", port });
+  await connection.write(hello);
+  if (lifeMs > 0) await sleep(lifeMs);
+  const localPort = (connection.localAddr as Deno.NetAddr).port;
+  connection.close();
+  out.push(`conn ${localPort} ${(performance.now() - t0).toFixed(1)}`);
+}
+
+if (perSecond === 0) {
+  for (let i = 0; i < count; i++) await one();
+} else {
+  const batch = 10;
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < count; i += batch) {
+    const due = start + (i / perSecond) * 1000;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    for (let j = 0; j < batch && i + j < count; j++) pending.push(one().catch(() => {}));
+  }
+  await Promise.all(pending);
+}
+console.log(out.join("\n"));
+console.log("done");
