@@ -13,7 +13,8 @@
  * Then the writer: change events per second through the real log set to disk; the real monitor's CPU
  * at 100 ms and 1 s intervals with 1 000 steady sockets; a soak of 1 000 000 change events through a
  * synthetic collector (RSS and heap at start and end); detection of connections that live 250 ms at a
- * 100 ms interval; and, when the Windows lab is there (root), the Windows snapshot against C.
+ * 100 ms interval; event capture (`events_bench.ts`: 200 connections of 5 ms at 1 s, and 1 000
+ * connections/s against peers); and, when the Windows lab is there (root), the Windows snapshot against C.
  *
  * Environment: `BENCH_CPU_SECONDS` (default 60), `BENCH_SOAK_EVENTS` (default 1000000),
  * `BENCH_WINDOWS=0` to skip the Windows lab part.
@@ -32,6 +33,7 @@ import { LogSet } from "../src/log/log_set.ts";
 import type { Change, ProcessInfo, SocketRecord } from "../src/model/types.ts";
 import { runtimeFlags } from "../test/helpers.ts";
 import { detection, monitorCpu, soak } from "./sections.ts";
+import { captureShort, loadCost } from "./events_bench.ts";
 
 const REPEAT = 15;
 const counts = Deno.args.length ? Deno.args.map(Number) : [1000, 5000, 20000];
@@ -276,6 +278,11 @@ const cpuSeconds = Number(Deno.env.get("BENCH_CPU_SECONDS") ?? 60);
       `${r.closed}/${r.count} closed events in PR-EVENTS (${((r.opened / r.count) * 100).toFixed(0)} %)`,
   );
 }
+
+// Event capture: connections shorter than a poll, and the cost at 1 000 connections/s.
+console.log("");
+console.log(await captureShort());
+for (const line of await loadCost()) console.log(line);
 
 // The Windows part runs in the wine lab (root, lab built by test/windows/lab/setup.sh).
 if (Deno.env.get("BENCH_WINDOWS") !== "0") {

@@ -30,7 +30,13 @@ const writer = server.stdin.getWriter();
 const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
 await collector.collect();
 await writer.write(new TextEncoder().encode("listen\n"));
-const [port, child] = (await lines.read()).value!.trim().split(/\s+/).map(Number);
+let line = "";
+while (!line.includes("\n")) {
+  const { value, done } = await lines.read();
+  if (done) throw new Error(`the forking server exited: ${line}`);
+  line += value;
+}
+const [port, child] = line.trim().split(/\s+/).map(Number);
 const records: unknown[] = [];
 for (let poll = 0; poll < 2; poll++) {
   const snapshot = await collector.collect();

@@ -28,7 +28,10 @@ export const SYS_PERF_EVENT_OPEN = 298;
 export const PERF_TYPE_TRACEPOINT = 2;
 /** `struct perf_event_attr` size we pass (`PERF_ATTR_SIZE_VER5`). */
 export const PERF_ATTR_SIZE = 112;
-/** `perf_event_attr` offsets: type u32, size u32, config u64, sample_period u64, sample_type u64, flags u64, wakeup_events u32, clockid i32. */
+/**
+ * `perf_event_attr` offsets: type u32, size u32, config u64, sample_period u64, sample_type u64,
+ * flags u64, wakeup_events / wakeup_watermark u32, clockid i32.
+ */
 export const PERF_ATTR_OFFSETS = {
   type: 0,
   size: 4,
@@ -43,6 +46,8 @@ export const PERF_ATTR_OFFSETS = {
 export const SAMPLE_TYPE = (1n << 1n) | (1n << 2n) | (1n << 10n);
 /** `perf_event_attr` flag bit `use_clockid`. */
 export const FLAG_USE_CLOCKID = 1n << 25n;
+/** `perf_event_attr` flag bit `watermark`: wake the reader by bytes buffered, not by samples. */
+export const FLAG_WATERMARK = 1n << 14n;
 /** `CLOCK_MONOTONIC`. */
 export const CLOCK_MONOTONIC = 1;
 /** `PERF_FLAG_FD_CLOEXEC`. */
@@ -169,8 +174,11 @@ export class PerfTracepointSource implements TraceSource {
     view.setBigUint64(PERF_ATTR_OFFSETS.config, BigInt(id), true);
     view.setBigUint64(PERF_ATTR_OFFSETS.samplePeriod, 1n, true);
     view.setBigUint64(PERF_ATTR_OFFSETS.sampleType, SAMPLE_TYPE, true);
-    view.setBigUint64(PERF_ATTR_OFFSETS.flags, FLAG_USE_CLOCKID, true);
-    view.setUint32(PERF_ATTR_OFFSETS.wakeupEvents, 1, true);
+    view.setBigUint64(PERF_ATTR_OFFSETS.flags, FLAG_USE_CLOCKID | FLAG_WATERMARK, true);
+    // Samples matter only joined to a destroy notification, whose arrival drains the rings too; the
+    // rings wake the reader by themselves only when half full (the tracepoint sees every network
+    // namespace: other namespaces' connections alone never wake the monitor).
+    view.setUint32(PERF_ATTR_OFFSETS.wakeupEvents, (PAGE_SIZE * RING_DATA_PAGES) / 2, true);
     view.setInt32(PERF_ATTR_OFFSETS.clockid, CLOCK_MONOTONIC, true);
     const fd = Number(
       libc.syscall5(BigInt(SYS_PERF_EVENT_OPEN), attr, -1n, BigInt(cpu), -1n, PERF_FLAG_FD_CLOEXEC),
