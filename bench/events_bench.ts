@@ -115,9 +115,14 @@ export async function captureShort(): Promise<string> {
     const both = [...lives.keys()].filter((p) => opened.has(p) && closed.has(p)).length;
     const durations = events.filter((e) => e.event === "closed" && typeof e.durationMs === "number");
     const within = durations.filter((e) => Math.abs(e.durationMs - lives.get(e.localPort)!) <= 5).length;
+    const missed = [...lives.keys()].filter((p) => !(opened.has(p) && closed.has(p)));
+    const how = missed.map((p) =>
+      events.filter((e) => e.localPort === p).map((e) => `${e.event}:${e.source}:pid ${e.pid}`).join(",") ||
+      "absent"
+    );
     return `capture: ${lives.size} connections of 5 ms at --interval 1000: ${both}/${lives.size} opened and closed ` +
       `with the connecting pid (target 200/200); ${within}/${lives.size} durations within 5 ms of the life ` +
-      `the process measured`;
+      `the process measured${missed.length ? ` (missed: ${how.join("; ")})` : ""}`;
   } finally {
     await server.stop();
     await monitor.stop();

@@ -24,7 +24,7 @@ import { ProcessInfoReader } from "./process.ts";
 import { readLinuxHostInfo } from "./host.ts";
 import { countWarning, WARNING_NETLINK_FALLBACK, type WarningCounts } from "./warnings.ts";
 import { EventCapture, type EventCaptureOptions } from "./events/capture.ts";
-import { attributeToListeners, listenerOwners } from "./listeners.ts";
+import { acceptedOwnerHint, attributeToListeners, type ListenerOwners, listenerOwners } from "./listeners.ts";
 
 /** Where the socket tables come from: netlink, /proc/net, or netlink with /proc/net as fallback. */
 export type LinuxSocketSource = "auto" | "netlink" | "proc";
@@ -105,6 +105,9 @@ export function createLinuxCollector(
     })
     : undefined;
   let stopped: Promise<void> = Promise.resolve();
+  let lastListeners: ListenerOwners = new Map();
+  const ownerHint = (socket: SocketRecord) =>
+    capture?.ownerHint(socket) ?? (capture ? acceptedOwnerHint(socket, lastListeners) : undefined);
 
   function readSockets(warnings: WarningCounts): SocketRecord[] {
     if (activeSource === "netlink") {
@@ -138,9 +141,9 @@ export function createLinuxCollector(
         const warnings: WarningCounts = {};
         const events = capture?.take(warnings); // before the dump: a socket closed since is in the next
         const sockets = readSockets(warnings);
-        owners.assignOwners(sockets, warnings, capture ? (socket) => capture.ownerHint(socket) : undefined);
+        owners.assignOwners(sockets, warnings, capture ? ownerHint : undefined);
         if (activeSource === "netlink") recordCache.settleOwners(sockets);
-        const listeners = listenerOwners(sockets);
+        const listeners = lastListeners = listenerOwners(sockets);
         attributeToListeners(sockets, listeners);
         const processMap = new Map<number, ProcessInfo>();
         const addProcess = (pid: number) => {
