@@ -83,6 +83,8 @@ export class EndpointTracker {
   /** The entry that last took each record object: the identity fast path. */
   #byRecord = new WeakMap<SocketRecord, TrackedEndpoint>();
   #generation = 0;
+  /** Time of the snapshot being observed. */
+  #time = 0;
   /** Endpoint key → time of its close event, oldest first (pruned after {@link CLOSED_ENDPOINT_MEMORY_MS}). */
   #closedByEvent = new Map<string, number>();
   /** Counters (see {@link TrackerStats}). */
@@ -104,13 +106,13 @@ export class EndpointTracker {
    */
   observe(snapshot: Snapshot): Change[] {
     const generation = ++this.#generation;
-    const time = snapshot.time;
+    const time = this.#time = snapshot.time;
     const endpoints = this.#endpoints;
     const changes: Change[] = [];
     const first = generation === 1;
     if (snapshot.events?.length && !first) this.#applyEvents(snapshot, changes, generation);
     this.#pruneClosed(time);
-    let ownerByEndpoint: Map<string, string> | undefined;
+    let ownerByEndpoint: { map?: Map<string, string> } | undefined;
 
     for (const socket of snapshot.sockets) {
       const known = this.#byRecord.get(socket);
@@ -135,32 +137,9 @@ export class EndpointTracker {
         this.#byRecord.set(socket, tracked);
         continue;
       }
-      if (
-        !tracked && socket.pid === 0 && this.#closedByEvent.size &&
-        this.#closedByEvent.has(endpointKey(socket))
-      ) {
-        this.#takeRemnant(socket, key, generation, changes, first, time); // closed by an event: silent
-        continue;
-      }
       if (!tracked && socket.pid === 0) {
-        ownerByEndpoint ??= ownersOf(endpoints, generation - 1);
-        const ownedKey = ownerByEndpoint.get(endpointKey(socket));
-        const owned = ownedKey === undefined ? undefined : endpoints.get(ownedKey);
-        if (owned && ownedKey !== undefined && owned.seen === generation - 1) {
-          changes.push(closedChange(owned, time));
-          endpoints.delete(ownedKey);
-          const entry = {
-            socket,
-            process: owned.process,
-            firstSeen: owned.firstSeen,
-            seen: generation,
-            remnant: true,
-          };
-          endpoints.set(key, entry);
-          this.#byRecord.set(socket, entry);
-          continue;
-        }
-        if (this.#takeRemnant(socket, key, generation, changes, first, time)) continue;
+        ownerByEndpoint ??= { map: undefined };
+        if (this.#ownerlessRow(socket, key, generation, changes, ownerByEndpoint)) continue;
       }
       const process = socket.pid === 0 ? undefined : snapshot.processes.get(socket.pid) ?? tracked?.process;
       if (tracked?.process && process && !sameProcess(tracked.process, process)) {
@@ -200,6 +179,45 @@ export class EndpointTracker {
       if (!tracked.remnant) changes.push(closedChange(tracked, time));
     });
     return changes;
+  }
+
+  /**
+   * A new ownerless row (pid 0): the remnant of an endpoint closed by an event (silent); the owner of
+   * the same endpoint in the previous poll letting go (its `closed`, then a silent remnant); or
+   * {@link #takeRemnant}. Returns true when the row is handled; `owners` caches the owner index of
+   * the previous poll (built on first need).
+   */
+  #ownerlessRow(
+    socket: SocketRecord,
+    key: string,
+    generation: number,
+    changes: Change[],
+    owners: { map?: Map<string, string> },
+  ): boolean {
+    const endpoints = this.#endpoints;
+    const first = generation === 1;
+    const time = this.#time;
+    if (this.#closedByEvent.size && this.#closedByEvent.has(endpointKey(socket))) {
+      return this.#takeRemnant(socket, key, generation, changes, first, time); // closed by an event: silent
+    }
+    owners.map ??= ownersOf(endpoints, generation - 1);
+    const ownedKey = owners.map.get(endpointKey(socket));
+    const owned = ownedKey === undefined ? undefined : endpoints.get(ownedKey);
+    if (owned && ownedKey !== undefined && owned.seen === generation - 1) {
+      changes.push(closedChange(owned, time));
+      endpoints.delete(ownedKey);
+      const entry = {
+        socket,
+        process: owned.process,
+        firstSeen: owned.firstSeen,
+        seen: generation,
+        remnant: true,
+      };
+      endpoints.set(key, entry);
+      this.#byRecord.set(socket, entry);
+      return true;
+    }
+    return this.#takeRemnant(socket, key, generation, changes, first, time);
   }
 
   /**

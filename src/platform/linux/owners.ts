@@ -36,6 +36,7 @@
 import type { SocketRecord } from "../../model/types.ts";
 import { pidInstanceToken } from "./pid_instance.ts";
 import { parseProcStat } from "./process.ts";
+import { addHolder, dropHolder } from "./shared_sockets.ts";
 import {
   countWarning,
   WARNING_OWNER_ACCESS_DENIED,
@@ -273,29 +274,13 @@ export class SocketOwnerMap {
     this.#pids.delete(pid);
   }
 
-  /** `pid` no longer holds `inode`: the next oldest holder owns it, or nobody known. */
   #dropHolder(inode: number, pid: number): void {
-    const holders = this.#holdersByInode.get(inode);
-    if (holders === undefined) {
-      if (this.#ownerByInode.get(inode) === pid) this.#ownerByInode.delete(inode);
-      return;
-    }
-    const left = holders.filter((holder) => holder !== pid);
-    if (left.length === holders.length) return;
-    if (left.length > 1) this.#holdersByInode.set(inode, left);
-    else this.#holdersByInode.delete(inode);
-    this.#ownerByInode.set(inode, left[0]);
+    dropHolder(this.#holdersByInode, this.#ownerByInode, inode, pid);
   }
 
-  /** `pid` holds `inode` too: the holders, oldest first by start time (then pid). */
   #addHolder(inode: number, pid: number, owner: number): void {
-    const holders = [...(this.#holdersByInode.get(inode) ?? [owner])];
-    if (holders.includes(pid)) return;
-    holders.push(pid);
     const age = (holder: number) => this.#statOf(holder)?.startTicks ?? Number.MAX_SAFE_INTEGER;
-    holders.sort((a, b) => age(a) - age(b) || a - b);
-    this.#holdersByInode.set(inode, holders);
-    this.#ownerByInode.set(inode, holders[0]);
+    addHolder(this.#holdersByInode, this.#ownerByInode, { inode, pid, owner }, age);
   }
 
   /** Start time and parent of a known pid (read once). */

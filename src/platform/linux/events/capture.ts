@@ -105,6 +105,8 @@ export class EventCapture {
   #reportedDropped = 0;
   #lastTraceLost = 0;
   #overflow = 0;
+  /** Whether {@link ownerHint} re-read the rings since the last {@link take}. */
+  #hintsRefreshed = false;
   /** Counters (see {@link EventCaptureStats}). */
   readonly stats: EventCaptureStats = { received: 0, dropped: 0 };
 
@@ -135,7 +137,12 @@ export class EventCapture {
    */
   ownerHint(socket: SocketEvent["socket"]): number | undefined {
     if (!this.#trace || socket.protocol !== "tcp" || socket.remotePort === 0) return undefined;
-    return this.#trace.connectedBy(endpointKey(socket));
+    const key = endpointKey(socket);
+    const pid = this.#trace.connectedBy(key);
+    if (pid !== undefined || this.#hintsRefreshed) return pid;
+    this.#hintsRefreshed = true; // once per poll: the connection may have been made since the last read
+    this.#trace.drain(this.#traced);
+    return this.#trace.connectedBy(key);
   }
 
   /** Which sources run. */
@@ -217,6 +224,7 @@ export class EventCapture {
       for (const [kind, n] of Object.entries(this.#startWarnings)) warnings[kind] = (warnings[kind] ?? 0) + n;
       this.#startWarnings = undefined;
     }
+    this.#hintsRefreshed = false;
     try {
       this.#read();
     } catch {
