@@ -54,6 +54,7 @@ export const WARNING_TEXT: Record<string, string> = {
   "owner-scan-vanished": "a process ended while its open files were being read",
   "process-vanished": "a process ended before its details could be read: its entry is partial",
   "process-access-denied": "some details of a process cannot be read (access denied): its entry is partial",
+  "process-detail-unreadable": "a detail of a process could not be read (I/O error): its entry is partial",
   "process-open-failed": "a process could not be opened: its entry is partial",
   "process-idle": "endpoints owned by pid 0 (the System Idle Process, e.g. TIME_WAIT)",
   "process-system": "the System process (pid 4) cannot be read in full: its entry is partial",

@@ -2,9 +2,9 @@
  * The libc FFI box: the symbol table of `libc.so.6` that the Linux collector needs, and nothing else.
  *
  * Symbol names and argument order are the libc ones verbatim (see `man 2 socket`, `sendto`, `recv`,
- * `setsockopt`, `close`, and for event capture `bind`, `poll`, `eventfd`, `mmap`, `syscall`). Pointers and
- * struct layouts stay in the modules that use them
- * (`netlink.ts` builds the byte buffers); no other file calls `Deno.dlopen`.
+ * `setsockopt`, `close`, `readlink`, and for event capture `bind`, `poll`, `eventfd`, `mmap`, `syscall`).
+ * Pointers and struct layouts stay in the modules that use them (`netlink.ts` builds the byte buffers,
+ * `proc_read.ts` the path buffers); no other file calls `Deno.dlopen`.
  *
  * @module
  */
@@ -24,6 +24,11 @@ export const LIBC_SYMBOLS = {
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   /** `int close(int fd)` */
   close: { parameters: ["i32"], result: "i32" },
+  /**
+   * `ssize_t readlink(const char *pathname, char *buf, size_t bufsiz)`: the link target as bytes
+   * (`Deno.readLinkSync` throws on a target that is not UTF-8). `pathname` is NUL-terminated.
+   */
+  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   // ---- event capture (src/platform/linux/events/) ----
   /** `int bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen)` */
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },

@@ -13,181 +13,61 @@
  */
 
 import { basename } from "node:path";
-import type { ModuleInfo, ProcessInfo } from "../../model/types.ts";
+import type { ProcessInfo } from "../../model/types.ts";
 import { redactCommandLine } from "../../model/redact.ts";
+import { cutMarker, decodeBytes } from "../../model/text.ts";
 import { pidInstanceToken } from "./pid_instance.ts";
+import {
+  DELETED_SUFFIX,
+  parseBootTime,
+  parseCmdline,
+  parsePasswd,
+  parseProcMapsBounded,
+  parseProcStat,
+  parseProcStatus,
+  type ProcStat,
+  startTimeMs,
+} from "./proc_parse.ts";
+import { readFileHead, readLinkBytes, utf8BoundaryLength } from "./proc_read.ts";
 import {
   countWarning,
   WARNING_PROCESS_ACCESS_DENIED,
+  WARNING_PROCESS_DETAIL_UNREADABLE,
   WARNING_PROCESS_VANISHED,
   type WarningCounts,
 } from "./warnings.ts";
 
-/** `USER_HZ`: the unit of the times in `/proc/<pid>/stat` (fixed at 100 in the Linux ABI; `getconf CLK_TCK`). */
-export const CLOCK_TICKS_PER_SECOND = 100;
+export {
+  CLOCK_TICKS_PER_SECOND,
+  isSharedObjectName,
+  MAX_IMAGE_SEGMENT_GAP,
+  MAX_MODULES,
+  parseBootTime,
+  parseCmdline,
+  parsePasswd,
+  parseProcMaps,
+  parseProcMapsBounded,
+  parseProcStat,
+  parseProcStatus,
+  type ProcStat,
+  type ProcStatus,
+  startTimeMs,
+} from "./proc_parse.ts";
 
 /** Name used when not even the kernel's short process name could be read. */
 export const UNKNOWN_PROCESS_NAME = "unknown";
 
-/** Suffix the kernel appends to `exe` links and `maps` paths of files deleted since they were mapped. */
-const DELETED_SUFFIX = " (deleted)";
+/** Most bytes of a command line read and logged; the rest is counted and replaced by a cut marker. */
+export const MAX_COMMAND_LINE_BYTES = 32 * 1024;
 
-// ---- pure parsers --------------------------------------------------------------------------------
+/** Most bytes of `/proc/<pid>/maps` read (about 10 000 mappings); later modules are not listed. */
+export const MAX_MAPS_BYTES = 1024 * 1024;
 
-/** The fields of `/proc/<pid>/stat` the collector uses. */
-export interface ProcStat {
-  /** Short name (`comm`, at most 15 characters), without the parentheses. */
-  shortName: string;
-  /** Parent pid (field 4). */
-  parentPid: number;
-  /** Start time in clock ticks after boot (field 22). */
-  startTicks: number;
-}
+/** Most bytes read of a small /proc file (`stat`, `status`, `comm`). */
+const MAX_SMALL_FILE_BYTES = 16 * 1024;
 
-/** Field number of `starttime` in `/proc/<pid>/stat` (1-based, as in `man 5 proc`). */
-const STAT_FIELD_START_TIME = 22;
-/** Field number of `ppid`. */
-const STAT_FIELD_PARENT_PID = 4;
-/** Field number of `state`, the first one after the `(comm)` field. */
-const STAT_FIELD_STATE = 3;
-
-/** Parses `/proc/<pid>/stat`; undefined when malformed. The name may contain spaces and parentheses. */
-export function parseProcStat(text: string): ProcStat | undefined {
-  const open = text.indexOf("(");
-  const close = text.lastIndexOf(")");
-  if (open < 0 || close < open) return undefined;
-  let field = STAT_FIELD_STATE;
-  let position = close + 2; // start of the state field
-  let parentPid = -1;
-  let startTicks = -1;
-  while (position < text.length && field <= STAT_FIELD_START_TIME) {
-    let end = text.indexOf(" ", position);
-    if (end < 0) end = text.length;
-    if (field === STAT_FIELD_PARENT_PID) parentPid = Number(text.slice(position, end));
-    else if (field === STAT_FIELD_START_TIME) startTicks = Number(text.slice(position, end));
-    position = end + 1;
-    field++;
-  }
-  if (!(parentPid >= 0) || !(startTicks >= 0)) return undefined;
-  return { shortName: text.slice(open + 1, close), parentPid, startTicks };
-}
-
-/** The fields of `/proc/<pid>/status` the collector uses. */
-export interface ProcStatus {
-  /** `Name:` (the short name, with escapes as the kernel writes them). */
-  name?: string;
-  /** `PPid:`. */
-  parentPid?: number;
-  /** Real uid, the first number of `Uid:`. */
-  uid?: number;
-}
-
-/** Parses `/proc/<pid>/status`. */
-export function parseProcStatus(text: string): ProcStatus {
-  const status: ProcStatus = {};
-  for (const line of text.split("\n")) {
-    const colon = line.indexOf(":");
-    if (colon < 0) continue;
-    const key = line.slice(0, colon);
-    const value = line.slice(colon + 1).trim();
-    if (key === "Name") status.name = value;
-    else if (key === "PPid") status.parentPid = Number(value);
-    else if (key === "Uid") status.uid = Number(value.split(/\s+/)[0]);
-  }
-  return status;
-}
-
-/** Joins the NUL-separated arguments of `/proc/<pid>/cmdline` with spaces; undefined when empty. */
-export function parseCmdline(bytes: Uint8Array): string | undefined {
-  const text = new TextDecoder().decode(bytes);
-  const parts = text.split("\0");
-  while (parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
-  return parts.length === 0 ? undefined : parts.join(" ");
-}
-
-/** Parses `/etc/passwd` into user names by uid (the first name wins for a shared uid). */
-export function parsePasswd(text: string): Map<number, string> {
-  const users = new Map<number, string>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const fields = line.split(":");
-    if (fields.length < 3) continue;
-    const uid = Number(fields[2]);
-    if (Number.isInteger(uid) && !users.has(uid)) users.set(uid, fields[0]);
-  }
-  return users;
-}
-
-/** Boot time in seconds since the epoch, from the `btime` line of `/proc/stat`; undefined if absent. */
-export function parseBootTime(procStatText: string): number | undefined {
-  const match = /^btime\s+(\d+)$/m.exec(procStatText);
-  return match ? Number(match[1]) : undefined;
-}
-
-/** Start time in ms since the epoch from the boot time (s) and the start time in clock ticks. */
-export function startTimeMs(bootTimeSeconds: number, startTicks: number): number {
-  return bootTimeSeconds * 1000 + Math.round((startTicks * 1000) / CLOCK_TICKS_PER_SECOND);
-}
-
-/** True for a file name that is a shared object: `libc.so.6`, `ld-linux-x86-64.so.2`, `libx.so`. */
-export function isSharedObjectName(fileName: string): boolean {
-  return /\.so(\.[0-9.]+)?$/.test(fileName) || fileName.includes(".so.");
-}
-
-/**
- * Largest hole between two mappings of one file that still counts as the same loaded image (ELF
- * segments are aligned, which leaves holes of up to a few MiB). A mapping of the same file farther
- * away — e.g. a runtime's code remapped to huge pages — is not part of the image's span.
- */
-export const MAX_IMAGE_SEGMENT_GAP = 16 * 1024 * 1024;
-
-/**
- * The modules of a process from its `/proc/<pid>/maps`: every file-backed mapping of the executable or
- * of a shared object, one per file. The base is the lowest start address; the size spans from there to
- * the end of the last mapping of the same file that follows without a hole larger than
- * {@link MAX_IMAGE_SEGMENT_GAP}. The executable comes first, then the others by base address.
- *
- * @param mapsText the text of `/proc/<pid>/maps` (the kernel lists mappings by ascending address).
- * @param executablePath the process's executable (from `exe`), when known.
- */
-export function parseProcMaps(mapsText: string, executablePath?: string): ModuleInfo[] {
-  const spans = new Map<string, { start: number; end: number; complete: boolean }>();
-  for (const line of mapsText.split("\n")) {
-    const slash = line.indexOf("/");
-    if (slash < 0) continue;
-    let path = line.slice(slash);
-    if (path.endsWith(DELETED_SUFFIX)) path = path.slice(0, -DELETED_SUFFIX.length);
-    if (path !== executablePath && !isSharedObjectName(basename(path))) continue;
-    const dash = line.indexOf("-");
-    const space = line.indexOf(" ", dash);
-    if (dash < 0 || space < 0) continue;
-    const start = parseInt(line.slice(0, dash), 16);
-    const end = parseInt(line.slice(dash + 1, space), 16);
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) continue;
-    const span = spans.get(path);
-    if (span === undefined) spans.set(path, { start, end, complete: false });
-    else if (!span.complete) {
-      if (start >= span.end && start - span.end <= MAX_IMAGE_SEGMENT_GAP) span.end = Math.max(span.end, end);
-      else span.complete = true;
-    }
-  }
-  const modules: ModuleInfo[] = [];
-  for (const [path, span] of spans) {
-    modules.push({
-      name: basename(path),
-      path,
-      baseAddress: `0x${span.start.toString(16)}`,
-      size: span.end - span.start,
-    });
-  }
-  const isExecutable = (module: ModuleInfo) => module.path === executablePath;
-  modules.sort((a, b) =>
-    isExecutable(a) !== isExecutable(b)
-      ? (isExecutable(a) ? -1 : 1)
-      : parseInt(a.baseAddress!, 16) - parseInt(b.baseAddress!, 16)
-  );
-  return modules;
-}
+/** Most bytes of the user database read. */
+const MAX_PASSWD_BYTES = 16 * 1024 * 1024;
 
 // ---- reader with cache ---------------------------------------------------------------------------
 
@@ -216,15 +96,79 @@ interface CachedProcess {
   usedInGeneration: number;
 }
 
-type ReadOutcome<T> = { value: T } | { problem: "vanished" | "denied" | "absent" };
+type Problem = "vanished" | "denied" | "unreadable";
+type ReadOutcome<T> = { value: T } | { problem: Problem; detail?: string };
 
+/**
+ * Runs one read of one detail. Missing and forbidden are the usual process faults; any other fault
+ * (a name that is not UTF-8 for an API that wants one, an I/O error) costs only that detail too.
+ * Only a missing permission of the monitor itself (NotCapable, no `-A`) is thrown: a setup fault.
+ */
 function attempt<T>(read: () => T): ReadOutcome<T> {
   try {
     return { value: read() };
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return { problem: "vanished" };
     if (error instanceof Deno.errors.PermissionDenied) return { problem: "denied" };
-    throw error; // e.g. NotCapable (missing -A): a setup fault, not a process fault
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    return { problem: "unreadable", detail: error instanceof Error ? error.name : String(error) };
+  }
+}
+
+/** Text of a small /proc file, decoded losslessly. */
+function readSmallText(path: string): string {
+  return decodeBytes(readFileHead(path, MAX_SMALL_FILE_BYTES).bytes);
+}
+
+/** A link target (`exe`) decoded losslessly, without the kernel's ` (deleted)` suffix. */
+function readExePath(path: string): string {
+  const target = decodeBytes(readLinkBytes(path));
+  return target.endsWith(DELETED_SUFFIX) ? target.slice(0, -DELETED_SUFFIX.length) : target;
+}
+
+/**
+ * The command line of a process: at most {@link MAX_COMMAND_LINE_BYTES} read and redacted, the rest
+ * counted and replaced by a cut marker. Undefined when empty (a kernel thread, a zombie).
+ */
+export function readCommandLine(path: string): string | undefined {
+  const head = readFileHead(path, MAX_COMMAND_LINE_BYTES, true);
+  let bytes = head.bytes;
+  let cut = head.restBytes;
+  if (cut > 0) {
+    const keep = utf8BoundaryLength(bytes);
+    cut += bytes.length - keep;
+    bytes = bytes.subarray(0, keep);
+  }
+  const commandLine = parseCmdline(bytes);
+  if (commandLine === undefined) return cut > 0 ? cutMarker(cut) : undefined;
+  const redacted = redactCommandLine(commandLine); // no secret reaches a log
+  return cut > 0 ? redacted + cutMarker(cut) : redacted;
+}
+
+/** Collects what could not be read of one process, for `partial` and the warning count. */
+class Problems {
+  readonly list: string[] = [];
+  vanished = false;
+  unreadable = false;
+
+  /** Notes the problem of `outcome`, if any; true when there was one. */
+  note(outcome: ReadOutcome<unknown>, path: string): boolean {
+    if (!("problem" in outcome)) return false;
+    if (outcome.problem === "denied") this.list.push(`access denied: ${path}`);
+    else if (outcome.problem === "vanished") {
+      this.vanished = true;
+      this.list.push(`vanished: ${path}`);
+    } else {
+      this.unreadable = true;
+      this.list.push(`unreadable (${outcome.detail}): ${path}`);
+    }
+    return true;
+  }
+
+  /** The warning kind for a process with these problems. */
+  get warning(): string {
+    if (this.vanished) return WARNING_PROCESS_VANISHED;
+    return this.unreadable ? WARNING_PROCESS_DETAIL_UNREADABLE : WARNING_PROCESS_ACCESS_DENIED;
   }
 }
 
@@ -260,17 +204,16 @@ export class ProcessInfoReader {
     }
     this.stats.statReads++;
     const statPath = `${this.#procRoot}/${pid}/stat`;
-    const statText = attempt(() => Deno.readTextFileSync(statPath));
+    const statText = attempt(() => readSmallText(statPath));
     const stat = "value" in statText ? parseProcStat(statText.value) : undefined;
     if (stat === undefined) {
-      const denied = "problem" in statText && statText.problem === "denied";
-      countWarning(warnings, denied ? WARNING_PROCESS_ACCESS_DENIED : WARNING_PROCESS_VANISHED);
+      const problems = new Problems();
+      if (!problems.note(statText, statPath)) {
+        problems.note({ problem: "unreadable", detail: "malformed" }, statPath);
+      }
+      countWarning(warnings, problems.warning);
       this.#cache.delete(pid);
-      return {
-        pid,
-        name: UNKNOWN_PROCESS_NAME,
-        partial: `${denied ? "access denied" : "vanished"}: ${statPath}`,
-      };
+      return { pid, name: UNKNOWN_PROCESS_NAME, partial: problems.list.join("; ") };
     }
     const cached = this.#cache.get(pid);
     if (cached !== undefined && cached.startTicks === stat.startTicks) {
@@ -294,38 +237,27 @@ export class ProcessInfoReader {
   #readDetails(pid: number, stat: ProcStat, warnings: WarningCounts): ProcessInfo {
     this.stats.detailReads++;
     const directory = `${this.#procRoot}/${pid}`;
-    const problems: string[] = [];
-    let vanished = false;
-    const note = (outcome: ReadOutcome<unknown>, path: string): void => {
-      if (!("problem" in outcome)) return;
-      if (outcome.problem === "denied") problems.push(`access denied: ${path}`);
-      else if (outcome.problem === "vanished") {
-        vanished = true;
-        problems.push(`vanished: ${path}`);
-      }
-    };
-
+    const problems = new Problems();
     const info: ProcessInfo = { pid, name: stat.shortName || UNKNOWN_PROCESS_NAME };
 
-    const exe = attempt(() => Deno.readLinkSync(`${directory}/exe`));
+    const exe = attempt(() => readExePath(`${directory}/exe`));
     if ("value" in exe) {
-      info.path = exe.value.endsWith(DELETED_SUFFIX) ? exe.value.slice(0, -DELETED_SUFFIX.length) : exe.value;
-      info.name = basename(info.path);
-    } else if (exe.problem === "denied") {
-      note(exe, `${directory}/exe`);
+      info.path = exe.value;
+      info.name = basename(info.path) || info.name;
+    } else if (exe.problem !== "vanished") {
+      problems.note(exe, `${directory}/exe`);
     } // NotFound on exe alone: a kernel thread, which has no executable
 
-    const cmdline = attempt(() => Deno.readFileSync(`${directory}/cmdline`));
+    const cmdline = attempt(() => readCommandLine(`${directory}/cmdline`));
     if ("value" in cmdline) {
-      const commandLine = parseCmdline(cmdline.value);
-      if (commandLine !== undefined) info.commandLine = redactCommandLine(commandLine); // no secret reaches a log
-    } else note(cmdline, `${directory}/cmdline`);
+      if (cmdline.value !== undefined) info.commandLine = cmdline.value;
+    } else problems.note(cmdline, `${directory}/cmdline`);
 
     info.parentPid = stat.parentPid;
-    const status = attempt(() => parseProcStatus(Deno.readTextFileSync(`${directory}/status`)));
+    const status = attempt(() => parseProcStatus(readSmallText(`${directory}/status`)));
     if ("value" in status) {
       if (status.value.uid !== undefined) info.user = this.#userName(status.value.uid);
-    } else note(status, `${directory}/status`);
+    } else problems.note(status, `${directory}/status`);
 
     const bootTime = this.#bootTime();
     if (bootTime !== undefined) info.startTime = startTimeMs(bootTime, stat.startTicks);
@@ -335,18 +267,30 @@ export class ProcessInfoReader {
       if (parentName !== undefined) info.parentName = parentName;
     }
 
-    const maps = attempt(() => Deno.readTextFileSync(`${directory}/maps`));
-    if ("value" in maps) {
-      const modules = parseProcMaps(maps.value, info.path);
-      if (modules.length > 0) info.modules = modules;
-    } else note(maps, `${directory}/maps`);
-
+    this.#readModules(info, `${directory}/maps`, problems);
     info.services = [];
-    if (problems.length > 0) {
-      info.partial = problems.join("; ");
-      countWarning(warnings, vanished ? WARNING_PROCESS_VANISHED : WARNING_PROCESS_ACCESS_DENIED);
+    if (problems.list.length > 0) {
+      info.partial = problems.list.join("; ");
+      countWarning(warnings, problems.warning);
     }
     return info;
+  }
+
+  /** The module list from `maps`, bounded: a cut list is noted in `partial` (not a warning). */
+  #readModules(info: ProcessInfo, path: string, problems: Problems): void {
+    const maps = attempt(() => readFileHead(path, MAX_MAPS_BYTES));
+    if (!("value" in maps)) {
+      problems.note(maps, path);
+      return;
+    }
+    let text = decodeBytes(maps.value.bytes);
+    if (maps.value.restBytes > 0) text = text.slice(0, text.lastIndexOf("\n") + 1); // whole lines only
+    const { modules, omitted } = parseProcMapsBounded(text, info.path);
+    if (modules.length > 0) info.modules = modules;
+    const cuts: string[] = [];
+    if (maps.value.restBytes > 0) cuts.push(`only the first ${MAX_MAPS_BYTES} bytes of ${path} read`);
+    if (omitted > 0) cuts.push(`${omitted} more modules not listed`);
+    if (cuts.length > 0) info.partial = [info.partial, ...cuts].filter((s) => s).join("; ");
   }
 
   /** Image name of another process (its executable's base name, else its short name). */
@@ -354,13 +298,12 @@ export class ProcessInfoReader {
     const cached = this.#cache.get(pid);
     if (cached !== undefined) return cached.info.name;
     try {
-      const path = Deno.readLinkSync(`${this.#procRoot}/${pid}/exe`);
-      return basename(path.endsWith(DELETED_SUFFIX) ? path.slice(0, -DELETED_SUFFIX.length) : path);
+      return basename(readExePath(`${this.#procRoot}/${pid}/exe`)) || undefined;
     } catch {
       // not readable (another user's process, kernel thread): fall back to the short name
     }
     try {
-      return Deno.readTextFileSync(`${this.#procRoot}/${pid}/comm`).trimEnd() || undefined;
+      return readSmallText(`${this.#procRoot}/${pid}/comm`).replace(/\n$/, "") || undefined;
     } catch {
       return undefined; // the parent is gone
     }
@@ -383,7 +326,7 @@ export class ProcessInfoReader {
     if (name === undefined && this.#usersLoadedInGeneration !== this.#generation) {
       this.#usersLoadedInGeneration = this.#generation;
       try {
-        this.#users = parsePasswd(Deno.readTextFileSync(this.#passwdPath));
+        this.#users = parsePasswd(decodeBytes(readFileHead(this.#passwdPath, MAX_PASSWD_BYTES).bytes));
       } catch {
         this.#users ??= new Map();
       }

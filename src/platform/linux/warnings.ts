@@ -12,6 +12,8 @@ export const WARNING_OWNER_ACCESS_DENIED = "owner-scan-denied";
 export const WARNING_PROCESS_VANISHED = "process-vanished";
 /** Some details of a process could not be read (EACCES). */
 export const WARNING_PROCESS_ACCESS_DENIED = "process-access-denied";
+/** A detail of a process could not be read for another reason (an I/O error): its entry is partial. */
+export const WARNING_PROCESS_DETAIL_UNREADABLE = "process-detail-unreadable";
 /** Netlink sock_diag failed; this poll (and every later one) reads /proc/net instead. */
 export const WARNING_NETLINK_FALLBACK = "netlink-unavailable";
 
