@@ -6,12 +6,18 @@
  *
  * Every function returns text with `\n` line ends; the writer converts to the configured line end.
  *
+ * Every value that came from another process (names, paths, command lines, user names, services,
+ * module paths) is written through `escapeField` / `escapeUser` (src/model/text.ts): it can neither
+ * add a field (a comma), nor a line or an entry (a line break), nor a terminal control sequence.
+ * Values without a special character are written as they are, at no cost.
+ *
  * @module
  */
 
 import type { HostInfo, ProcessInfo, SocketRecord } from "../model/types.ts";
 import { formatSystemDate, type LocalParts } from "./local_time.ts";
 import { logFileName } from "./file_names.ts";
+import { escapeField, escapeUser } from "../model/text.ts";
 
 /** The version the headers claim; old parsers look for 1.01. */
 export const CLASSIC_VERSION = "1.01";
@@ -32,9 +38,9 @@ export function detailHeader(title: string, start: LocalParts, host: HostInfo): 
     "",
     "Local computer name:",
     "",
-    ` ${host.computerName}`,
+    ` ${escapeField(host.computerName)}`,
     "",
-    `Operating System: ${host.osName}`,
+    `Operating System: ${escapeField(host.osName)}`,
     "",
   ].join("\n") + "\n";
 }
@@ -69,14 +75,17 @@ export function portsDateTime(p: LocalParts): [date: string, time: string] {
   ];
 }
 
-/** The user context field: `<DOMAIN\user>`, `<unknown>` when it could not be read. */
+/**
+ * The user context field: `<DOMAIN\user>`, `<unknown>` when it could not be read. The name is
+ * escaped with `escapeUser`, so the field holds exactly one `<` and one `>`.
+ */
 export function userContext(process: ProcessInfo | undefined): string {
-  return `<${process?.user ?? "unknown"}>`;
+  return `<${escapeUser(process?.user ?? "unknown")}>`;
 }
 
-/** The module field: the image base name, `unknown` when no owner is known. */
+/** The module field: the image base name (escaped), `unknown` when no owner is known. */
 export function moduleName(process: ProcessInfo | undefined): string {
-  return process?.name ?? "unknown";
+  return escapeField(process?.name ?? "unknown");
 }
 
 /**
@@ -110,7 +119,7 @@ function endpointCells(s: SocketRecord, processes: Map<number, ProcessInfo>, wit
   const cells = [s.protocol.toUpperCase(), local, remote, state, String(s.pid)];
   if (withOwner) {
     const p = processes.get(s.pid);
-    cells.push(p?.name ?? (s.pid === 0 ? "-" : "unknown"), p?.user ?? "");
+    cells.push(p ? escapeField(p.name) : (s.pid === 0 ? "-" : "unknown"), escapeField(p?.user ?? ""));
   }
   return cells;
 }
@@ -170,16 +179,18 @@ export function compareSockets(a: SocketRecord, b: SocketRecord): number {
 export function processEntry(process: ProcessInfo, ports: SocketRecord[], logged?: LocalParts): string {
   const lines: string[] = [];
   if (logged) lines.push(`Logged: ${portsDateTime(logged).join(",")}`);
-  lines.push(`PID: ${process.pid}`, `Process: ${process.name}`);
-  if (process.path) lines.push(`Path: ${process.path}`);
-  if (process.commandLine) lines.push(`Command line: ${process.commandLine}`);
+  lines.push(`PID: ${process.pid}`, `Process: ${escapeField(process.name)}`);
+  if (process.path) lines.push(`Path: ${escapeField(process.path)}`);
+  if (process.commandLine) lines.push(`Command line: ${escapeField(process.commandLine)}`);
   lines.push(`User context: ${userContext(process)}`);
   if (process.parentPid !== undefined) {
-    lines.push(`Parent PID: ${process.parentPid}${process.parentName ? ` (${process.parentName})` : ""}`);
+    const parent = process.parentName ? ` (${escapeField(process.parentName)})` : "";
+    lines.push(`Parent PID: ${process.parentPid}${parent}`);
   }
   if (process.startTime !== undefined) lines.push(`Started: ${new Date(process.startTime).toISOString()}`);
-  lines.push(`Services: ${process.services?.length ? process.services.join(", ") : "none"}`);
-  if (process.partial) lines.push(`Incomplete: ${process.partial}`);
+  const services = process.services?.length ? process.services.map(escapeField).join(", ") : "none";
+  lines.push(`Services: ${services}`);
+  if (process.partial) lines.push(`Incomplete: ${escapeField(process.partial)}`);
   lines.push("Ports:");
   for (const s of [...ports].sort(compareSockets)) {
     const remote = s.protocol === "udp" ? "*:*" : endpointText(s.remoteAddress, s.remotePort, s.family);
@@ -191,7 +202,7 @@ export function processEntry(process: ProcessInfo, ports: SocketRecord[], logged
   }
   lines.push(`Modules: ${process.modules ? process.modules.length : "unknown"}`);
   for (const m of process.modules ?? []) {
-    lines.push(`  ${m.baseAddress ?? "-"} ${m.size ?? "-"} ${m.path}`);
+    lines.push(`  ${escapeField(m.baseAddress ?? "-")} ${m.size ?? "-"} ${escapeField(m.path)}`);
   }
   return lines.join("\n") + "\n\n";
 }

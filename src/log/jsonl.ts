@@ -2,19 +2,27 @@
  * The structured streams: one JSON object per line. `PR-EVENTS-<stamp>.jsonl` carries every change
  * with every field of the model; `PR-ALERTS-<stamp>.jsonl` every alert. The schema is in the README.
  *
+ * Records are written with `jsonLine` (src/model/text.ts): valid JSON on one line, with U+2028,
+ * U+2029 and U+0085 escaped too, so a reader that splits lines on them still sees one record per line.
+ *
  * @module
  */
 
 import type { Alert, Change } from "../model/types.ts";
+import { jsonLine } from "../model/text.ts";
 
 /** The schema version written in every record as `v`. */
 export const EVENT_SCHEMA_VERSION = 1;
 
 /** A change as one flat JSON object (no line end). Absent fields are omitted, never `null`-filled. */
 export function eventRecord(change: Change, host: string): string {
+  return jsonLine(eventObject(change, host));
+}
+
+function eventObject(change: Change, host: string): Record<string, unknown> {
   const s = change.socket;
   const p = change.process;
-  return JSON.stringify({
+  return {
     v: EVENT_SCHEMA_VERSION,
     event: change.kind,
     time: new Date(change.time).toISOString(),
@@ -46,12 +54,12 @@ export function eventRecord(change: Change, host: string): string {
     bytesSent: change.bytesSent,
     bytesReceived: change.bytesReceived,
     extra: change.extra,
-  });
+  };
 }
 
 /** An alert as one JSON object (no line end); the change that caused it is flattened as in {@link eventRecord}. */
 export function alertRecord(alert: Alert, host: string): string {
-  return JSON.stringify({
+  return jsonLine({
     v: EVENT_SCHEMA_VERSION,
     event: "alert",
     time: new Date(alert.time).toISOString(),
@@ -59,7 +67,7 @@ export function alertRecord(alert: Alert, host: string): string {
     plugin: alert.pluginId,
     severity: alert.severity,
     message: alert.message,
-    change: alert.change ? JSON.parse(eventRecord(alert.change, host)) : undefined,
+    change: alert.change ? eventObject(alert.change, host) : undefined,
     data: alert.data,
   });
 }

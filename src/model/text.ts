@@ -11,19 +11,23 @@
  *
  * **Escaping** ({@link escapeField}), linear in the input:
  *
- * | in the value                                   | written as          |
- * | ---------------------------------------------- | ------------------- |
- * | `\`                                            | `\\`                |
- * | `,`                                            | `\x2c`              |
- * | C0 controls U+0000–U+001F, DEL U+007F          | `\xHH`              |
- * | a byte that was not UTF-8 (U+DC80–U+DCFF)      | `\xHH` (that byte)  |
- * | C1 controls U+0080–U+009F, U+2028, U+2029      | `\uHHHH`            |
- * | any other lone surrogate                       | `\uHHHH`            |
+ * | in the value                                         | written as          |
+ * | ---------------------------------------------------- | ------------------- |
+ * | `\` before `\`, `x`, `u` or a character escaped here | `\\`                |
+ * | any other `\` (`C:\Windows`, `DOMAIN\user`)           | `\` (as it is)      |
+ * | `,`                                                  | `\x2c`              |
+ * | C0 controls U+0000–U+001F, DEL U+007F                | `\xHH`              |
+ * | a byte that was not UTF-8 (U+DC80–U+DCFF)            | `\xHH` (that byte)  |
+ * | C1 controls U+0080–U+009F, U+2028, U+2029            | `\uHHHH`            |
+ * | any other lone surrogate                             | `\uHHHH`            |
  *
  * `\xHH` is always one byte (HH < 0x80: that ASCII character; HH ≥ 0x80: a raw byte that was not
- * UTF-8); `\uHHHH` is always one code point. {@link escapeUser} also writes `<` as `\x3c` and `>`
- * as `\x3e`, so the `<user context>` field has exactly one `<` and one `>`. Every other character is
- * written as it is. {@link unescapeField} reverses both.
+ * UTF-8); `\uHHHH` is always one code point. A backslash is doubled only where it could be read as
+ * the start of an escape, so Windows paths and `DOMAIN\user` keep the original's bytes, and a
+ * backslash that starts no escape reads back as itself. {@link escapeUser} also writes `<` as `\x3c`
+ * and `>` as `\x3e`, so the `<user context>` field has exactly one `<` and one `>`. Every other
+ * character is written as it is. {@link unescapeField} reverses both, one field at a time (split a
+ * line at its commas first).
  *
  * @module
  */
@@ -124,27 +128,46 @@ const SPECIAL = /[\\,\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]/;
 // deno-lint-ignore no-control-regex
 const SPECIAL_USER = /[\\,<>\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]/;
 
+/** The escape of the character at `i` (never a backslash), or undefined when it is written as it is. */
+function escapeAt(text: string, i: number, user: boolean): string | undefined {
+  const u = text.charCodeAt(i);
+  if (u < 0x20 || u === 0x7f || u === 0x2c) return "\\x" + hex2(u);
+  if (u === 0x3c || u === 0x3e) return user ? "\\x" + hex2(u) : undefined;
+  if ((u >= 0x80 && u <= 0x9f) || u === 0x2028 || u === 0x2029) return "\\u" + hex4(u);
+  if (u >= 0xd800 && u <= 0xdbff) {
+    const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+    return (next & 0xfc00) === 0xdc00 ? undefined : "\\u" + hex4(u); // a valid pair stays
+  }
+  if (u >= 0xdc00 && u <= 0xdfff) {
+    return u >= 0xdc80 && u <= 0xdcff ? "\\x" + hex2(u - 0xdc00) : "\\u" + hex4(u);
+  }
+  return undefined;
+}
+
+/**
+ * Whether a backslash before position `i` must be doubled: when what follows it would otherwise
+ * read as an escape (`\\`, `x`, `u`, or a character that is itself escaped). The end of the value
+ * is not: fields are split before they are unescaped.
+ */
+function backslashNeedsDoubling(text: string, i: number, user: boolean): boolean {
+  if (i >= text.length) return false;
+  const u = text.charCodeAt(i);
+  return u === 0x5c || u === 0x78 || u === 0x75 || escapeAt(text, i, user) !== undefined;
+}
+
 function escapeWith(text: string, special: RegExp): string {
   if (!special.test(text)) return text;
+  const user = special === SPECIAL_USER;
   let out = "";
   let from = 0;
   for (let i = 0; i < text.length; i++) {
     const u = text.charCodeAt(i);
     let rep: string | undefined;
-    if (u === 0x5c) rep = "\\\\";
-    else if (u < 0x20 || u === 0x7f || u === 0x2c) rep = "\\x" + hex2(u);
-    else if (u === 0x3c || u === 0x3e) rep = special === SPECIAL_USER ? "\\x" + hex2(u) : undefined;
-    else if ((u >= 0x80 && u <= 0x9f) || u === 0x2028 || u === 0x2029) rep = "\\u" + hex4(u);
-    else if (u >= 0xd800 && u <= 0xdbff) {
-      const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
-      if ((next & 0xfc00) === 0xdc00) {
-        i++; // a valid pair: written as it is
-        continue;
-      }
-      rep = "\\u" + hex4(u);
-    } else if (u >= 0xdc00 && u <= 0xdfff) {
-      rep = u >= 0xdc80 && u <= 0xdcff ? "\\x" + hex2(u - 0xdc00) : "\\u" + hex4(u);
-    }
+    if (u === 0x5c) rep = backslashNeedsDoubling(text, i + 1, user) ? "\\\\" : undefined;
+    else if (u >= 0xd800 && u <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      i++; // a valid pair: written as it is
+      continue;
+    } else rep = escapeAt(text, i, user);
     if (rep === undefined) continue;
     out += text.slice(from, i) + rep;
     from = i + 1;

@@ -35,7 +35,7 @@ Deno.test("encodeText gives back the exact bytes decodeBytes read", () => {
 
 Deno.test("escapeField writes commas, backslashes, controls, C1, line separators and bad bytes as escapes", () => {
   assert.equal(escapeField("plain name.exe"), "plain name.exe");
-  assert.equal(escapeField("a,b\\c"), "a\\x2cb\\\\c");
+  assert.equal(escapeField("a,b\\c"), "a\\x2cb\\c");
   assert.equal(escapeField("x\ny\r\x1b[2J\x07\x7f"), "x\\x0ay\\x0d\\x1b[2J\\x07\\x7f");
   assert.equal(escapeField("\u0085\u009b\u2028\u2029"), "\\u0085\\u009b\\u2028\\u2029");
   assert.equal(escapeField("py\udcff"), "py\\xff");
@@ -44,6 +44,31 @@ Deno.test("escapeField writes commas, backslashes, controls, C1, line separators
   assert.equal(escapeField("<a<b>c>"), "<a<b>c>");
   assert.equal(escapeUser("<a<b>c>"), "\\x3ca\\x3cb\\x3ec\\x3e");
   assert.equal(escapeUser("ev,il"), "ev\\x2cil");
+});
+
+Deno.test("a backslash is doubled only where it could start an escape: Windows values keep their bytes", () => {
+  assert.equal(escapeField("C:\\WINDOWS\\system32\\svchost.exe"), "C:\\WINDOWS\\system32\\svchost.exe");
+  assert.equal(escapeUser("NT AUTHORITY\\SYSTEM"), "NT AUTHORITY\\SYSTEM");
+  assert.equal(escapeField("C:\\xampp\\users"), "C:\\\\xampp\\\\users"); // \x and \u are doubled
+  assert.equal(escapeField("a\\\\b"), "a\\\\\\b"); // the first of two is doubled
+  assert.equal(escapeField("a\\,"), "a\\\\\\x2c"); // before an escaped comma
+  assert.equal(escapeField("a\\\n"), "a\\\\\\x0a"); // before an escaped line feed
+  assert.equal(escapeUser("DOM\\>"), "DOM\\\\\\x3e");
+  assert.equal(escapeField("trailing\\"), "trailing\\"); // the field ends: nothing follows
+});
+
+Deno.test("every short string over the hostile alphabet reads back exactly", () => {
+  const alphabet = ["\\", "x", "u", "4", "1", ",", "\n", "<", ">", "\udcff", "\ud800", "a"];
+  const walk = (prefix: string, depth: number): void => {
+    for (const escape of [escapeField, escapeUser]) {
+      const out = escape(prefix);
+      assert.equal(unescapeField(out), prefix, JSON.stringify(prefix));
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(out, /[,\n\x00-\x1f]/);
+    }
+    if (depth > 0) { for (const c of alphabet) walk(prefix + c, depth - 1); }
+  };
+  walk("", 5);
 });
 
 Deno.test("an escaped value never holds a line break, a comma or a control character", () => {
