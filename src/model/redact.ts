@@ -1,7 +1,22 @@
 /**
  * Secrets in command lines never reach a log: `portreporter` records every owner's command line, and
- * programs are often started with credentials in it. The patterns below catch the common forms; the
- * value is replaced by `***`, the option name stays so the entry still says what was there.
+ * programs are often started with credentials in it. The value of a secret is replaced by `***`; the
+ * option name stays, so the entry still says what was there.
+ *
+ * The command line (arguments joined by spaces, or a Windows command line with its quotes) is read
+ * once from left to right, token by token (a token is a run of non-space characters; one that starts
+ * with a quote runs to the matching quote). Every search moves forward only, so the cost is linear in
+ * the length of the line whatever it holds. What is caught:
+ *
+ * - options whose name says secret (see {@link isSecretName}), with the value attached
+ *   (`--password=x`, `-Ddb.password=x`, `/Password:x`) or as the next token (`--api-key x`,
+ *   `-token 'a b'`);
+ * - `name=value` anywhere in a token (`PGPASSWORD=x`, `-o user=a,password=x`, `?token=x&`);
+ * - `Name: value` headers (`X-Api-Key: x`, `Authorization: Bearer x`: the scheme stays) and
+ *   `"name": "value"` pairs (JSON, Python);
+ * - URL credentials (`https://user:***@host`, a `/` in the password included; `https://***@host`);
+ * - the short options of well-known programs ({@link PROGRAM_SECRET_FLAGS}: `mysql -px`,
+ *   `sshpass -p x`, `redis-cli -a x`, `curl -u user:x`, `smbclient -U user%x`, `openssl -k x`, ...).
  *
  * @module
  */
@@ -9,26 +24,410 @@
 /** What replaces a secret. */
 export const REDACTED = "***";
 
-const SECRET_NAME = "(?:password|passwd|passphrase|pwd|pass|secret|token|api[-_]?key|apikey|access[-_]?key|" +
-  "private[-_]?key|client[-_]?secret|auth(?:orization)?|credentials?|bearer)";
+/** How a short option of a program carries its secret. */
+type FlagRule =
+  | "attached" // only glued to the flag: `-pSECRET` (`-p x` is something else)
+  | "both" // `-pSECRET` or `-p SECRET`
+  | "userpass"; // `user:SECRET` (or `user%SECRET`), glued or as the next token: only the password goes
 
-const PATTERNS: [RegExp, string][] = [
-  // --password=x, --api-key x, -token x, /password:x (Windows style)
-  [
-    new RegExp(`((?:^|\\s)(?:--?|/)[\\w.-]*${SECRET_NAME}[\\w.-]*(?:=|:|\\s+))("[^"]*"|'[^']*'|\\S+)`, "gi"),
-    `$1${REDACTED}`,
-  ],
-  // PASSWORD=x, DB_TOKEN=x, mysql_pwd=x (environment-style assignments)
-  [new RegExp(`((?:^|\\s)[\\w.-]*${SECRET_NAME}[\\w.-]*=)("[^"]*"|'[^']*'|\\S+)`, "gi"), `$1${REDACTED}`],
-  // scheme://user:password@host
-  [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s@/]+)(@)/gi, `$1${REDACTED}$3`],
-  // Authorization: Bearer x / Basic x (curl -H "Authorization: Bearer x")
-  [/(\b(?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})/gi, `$1${REDACTED}`],
-];
+const MYSQL = { p: "attached" } as const;
+const MONGO = { p: "both" } as const;
+const LDAP = { w: "both" } as const;
+const SQLSERVER = { P: "both" } as const;
+const SMB = { U: "userpass" } as const;
+const REDIS = { a: "both" } as const;
 
-/** The command line with secrets replaced by {@link REDACTED}. */
+/** Short options whose value is a secret, by program (base name, lower case, without `.exe`). */
+export const PROGRAM_SECRET_FLAGS: Readonly<Record<string, Readonly<Record<string, FlagRule>>>> = {
+  mysql: MYSQL,
+  mysqldump: MYSQL,
+  mysqladmin: MYSQL,
+  mysqlimport: MYSQL,
+  mysqlshow: MYSQL,
+  mysqlcheck: MYSQL,
+  mysqlpump: MYSQL,
+  mariadb: MYSQL,
+  "mariadb-dump": MYSQL,
+  "mariadb-admin": MYSQL,
+  sshpass: { p: "both" },
+  "redis-cli": REDIS,
+  "valkey-cli": REDIS,
+  "keydb-cli": REDIS,
+  curl: { u: "userpass", U: "userpass" },
+  smbclient: SMB,
+  rpcclient: SMB,
+  smbget: SMB,
+  smbcacls: SMB,
+  openssl: { k: "both", K: "both" },
+  zip: { P: "both" },
+  unzip: { P: "both" },
+  "7z": { p: "attached" },
+  "7za": { p: "attached" },
+  rar: { p: "attached" },
+  unrar: { p: "attached" },
+  sqlcmd: SQLSERVER,
+  bcp: SQLSERVER,
+  osql: SQLSERVER,
+  mongo: MONGO,
+  mongosh: MONGO,
+  mongodump: MONGO,
+  mongorestore: MONGO,
+  mongoexport: MONGO,
+  mongoimport: MONGO,
+  ldapsearch: LDAP,
+  ldapmodify: LDAP,
+  ldapadd: LDAP,
+  ldapdelete: LDAP,
+  ldapwhoami: LDAP,
+  ldappasswd: LDAP,
+  ldapcompare: LDAP,
+  ldapmodrdn: LDAP,
+};
+
+/** Long options that carry `user:password` for the programs named: only the password goes. */
+const PROGRAM_USERPASS_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  curl: ["user", "proxy-user"],
+  smbclient: ["user"],
+  rpcclient: ["user"],
+};
+
+/** Words that make an option, variable or header name a secret wherever they stand in it. */
+const SECRET_WORDS = new Set([
+  "password",
+  "passwd",
+  "passphrase",
+  "pwd",
+  "pw",
+  "pass",
+  "passin",
+  "passout",
+  "secret",
+  "token",
+  "apikey",
+  "credential",
+  "credentials",
+  "auth",
+  "authorization",
+  "bearer",
+  "cookie",
+]);
+
+/** Secret words also found glued to others (`PGPASSWORD`, `clientsecret`), not `tokens`/`tokenizer`. */
+const SECRET_INSIDE = /password|passwd|passphrase|secret|apikey|credential|token(?!s|ize)/;
+
+/** A name ending in one of these words names something about a secret, not the secret. */
+const NOT_A_SECRET_LAST = new Set([
+  "file",
+  "path",
+  "dir",
+  "stdin",
+  "prompt",
+  "length",
+  "policy",
+  "type",
+  "method",
+  "mode",
+  "scheme",
+  "url",
+  "uri",
+  "endpoint",
+  "host",
+  "port",
+  "user",
+  "username",
+  "name",
+  "id",
+  "timeout",
+  "ttl",
+]);
+
+/** Header schemes kept before the credential: `Authorization: Bearer ***`. */
+const AUTH_SCHEMES = new Set(["bearer", "basic", "digest", "token", "negotiate", "ntlm", "apikey"]);
+
+/**
+ * Whether an option, variable or header name (without its dashes) names a secret: `password`,
+ * `db-password`, `PGPASSWORD`, `MYSQL_PWD`, `api_key`, `X-Api-Key`, `key`, `client.secret`, ...;
+ * not `no-password`, `password-file`, `auth-method`, `max-tokens`.
+ */
+export function isSecretName(name: string): boolean {
+  const lower = name.toLowerCase();
+  if (lower.startsWith("no-") || lower.length > 256) return false;
+  const words = lower.split(/[-_.]+/).filter((w) => w !== "");
+  const last = words[words.length - 1];
+  if (last === undefined || NOT_A_SECRET_LAST.has(last)) return false;
+  if (last === "key" || last === "keys") return true; // --key, --api-key, --access-key, --private-key
+  return words.some((w) => SECRET_WORDS.has(w)) || SECRET_INSIDE.test(words.join(""));
+}
+
+const NAME_CHAR = /[A-Za-z0-9_.-]/;
+const SPACE = /\s/;
+
+function isQuote(c: string | undefined): c is '"' | "'" {
+  return c === '"' || c === "'";
+}
+
+/** `record[key]` for own keys only (`constructor` is no program). */
+function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** Positions of one string at or after a position; a search never rescans what an earlier one read. */
+class ForwardFinder {
+  #from = Infinity;
+  #at = -1;
+  constructor(readonly text: string, readonly needle: string) {}
+
+  /** First position ≥ `from` where the string starts, or -1. */
+  find(from: number): number {
+    if (from < this.#from || (this.#at !== -1 && this.#at < from)) {
+      this.#from = from;
+      this.#at = this.text.indexOf(this.needle, from);
+    }
+    return this.#at;
+  }
+}
+
+/** Basename of a program token, lower case, without quotes and `.exe`. */
+function programName(token: string): string {
+  let start = 0;
+  let end = token.length;
+  while (start < end && isQuote(token[start])) start++;
+  while (end > start && isQuote(token[end - 1])) end--;
+  const bare = token.slice(start, end);
+  const slash = Math.max(bare.lastIndexOf("/"), bare.lastIndexOf("\\"));
+  const name = bare.slice(slash + 1).toLowerCase();
+  return name.endsWith(".exe") ? name.slice(0, -4) : name;
+}
+
+/** What the next token is: a plain secret, a program flag's value, `user:secret`, a header value. */
+type Pending = "plain" | "flag" | "userpass" | "scheme" | "long-secret" | undefined;
+
+/** One pass over one command line: collects the ranges to replace, then builds the result. */
+class Redaction {
+  readonly #text: string;
+  readonly #ranges: number[] = []; // start, end pairs, ascending, non-overlapping
+  readonly #find: Record<string, ForwardFinder>;
+  #program = "";
+
+  constructor(text: string) {
+    this.#text = text;
+    this.#find = {};
+    for (const needle of ['"', "'", "@", "=", "://"]) this.#find[needle] = new ForwardFinder(text, needle);
+  }
+
+  /** The command line with every collected range replaced by {@link REDACTED}. */
+  run(): string {
+    let pending: Pending;
+    let index = 0;
+    for (let s = this.#skipSpace(0); s < this.#text.length; s = this.#skipSpace(s)) {
+      const e = this.#tokenEnd(s);
+      const token = this.#text.slice(s, e);
+      const name = programName(token);
+      if (index++ === 0 || own(PROGRAM_SECRET_FLAGS, name) !== undefined) this.#program = name;
+      pending = pending === undefined ? this.#token(token, s, e) : this.#value(pending, token, s, e);
+      s = Math.max(e, this.#ranges.length > 0 ? this.#ranges[this.#ranges.length - 1] : 0);
+    }
+    return this.#result();
+  }
+
+  #skipSpace(i: number): number {
+    while (i < this.#text.length && SPACE.test(this.#text[i])) i++;
+    return i;
+  }
+
+  #tokenEnd(s: number): number {
+    let i = s;
+    while (i < this.#text.length && !SPACE.test(this.#text[i])) i++;
+    return i;
+  }
+
+  #redact(start: number, end: number): void {
+    const ranges = this.#ranges;
+    if (end <= start) return;
+    if (ranges.length > 0 && start < ranges[ranges.length - 1]) return; // already inside one
+    ranges.push(start, end);
+  }
+
+  /**
+   * Redacts the value at `at` in the token `s`..`e`: to the end of the token, or — when the value or
+   * the token starts with a quote — to the matching quote, past spaces (`--password "a b"`,
+   * `"/Password:a b"`); a closing quote of the token stays.
+   */
+  #redactValue(at: number, s: number, e: number): void {
+    const text = this.#text;
+    if (isQuote(text[at])) {
+      const close = this.#find[text[at]].find(at + 1);
+      this.#redact(at, close === -1 ? e : close + 1);
+      return;
+    }
+    const quote = text[s];
+    if (isQuote(quote) && s < at) {
+      const close = this.#find[quote].find(s + 1);
+      if (close === -1 || close >= e - 1) this.#redact(at, close === -1 ? e : Math.max(at, close));
+      else this.#redact(at, close);
+      return;
+    }
+    this.#redact(at, isQuote(text[e - 1]) && e - 1 > at ? e - 1 : e);
+  }
+
+  /** A token that is the value of the token before it. */
+  #value(kind: Pending, token: string, s: number, e: number): Pending {
+    if (kind === "long-secret" && /^--?[A-Za-z]/.test(token)) return this.#token(token, s, e);
+    if (kind === "scheme" && AUTH_SCHEMES.has(token.toLowerCase().replace(/^["']/, ""))) return "plain";
+    if (kind === "userpass") {
+      const separator = token.search(/[:%]/);
+      if (separator > 0) this.#redactValue(s + separator + 1, s, e);
+      return undefined;
+    }
+    this.#redactValue(s, s, e);
+    return undefined;
+  }
+
+  /** A token on its own: decides what it redacts and whether the next token is a value. */
+  #token(token: string, s: number, e: number): Pending {
+    const lead = isQuote(token[0]) ? 1 : 0;
+    const body = token.slice(lead);
+    const option = /^(?:--?|\/)/.exec(body);
+    if (option !== null) {
+      const pending = this.#option(body, option[0], s, e);
+      if (pending !== false) return pending;
+    }
+    const header = /^([A-Za-z0-9_.-]+):$/.exec(body);
+    if (header !== null && isSecretName(header[1])) return "scheme";
+    const word = body.toLowerCase();
+    if (word === "bearer" || word === "basic") {
+      const next = this.#skipSpace(e);
+      const long = this.#tokenEnd(next) - next >= 8;
+      if (long && this.#text[next] !== "-") return "plain"; // `Bearer <token>` inside a longer value
+    }
+    this.#inside(s, e);
+    return undefined;
+  }
+
+  /**
+   * An option token (`-x`, `--name`, `/name`; `body` is the token without a leading quote). Returns
+   * what the next token is, or false when it is no secret option (its inside is scanned then).
+   */
+  #option(body: string, dashes: string, s: number, e: number): Pending | false {
+    const bodyStart = e - body.length;
+    const rule = dashes === "-" && body.length >= 2
+      ? own(own(PROGRAM_SECRET_FLAGS, this.#program) ?? {}, body[1])
+      : undefined;
+    if (rule !== undefined) {
+      if (body.length === 2) {
+        return rule === "attached" ? undefined : rule === "userpass" ? "userpass" : "flag";
+      }
+      this.#secretAfter(bodyStart + 2, s, e, rule === "userpass");
+      return undefined;
+    }
+    let n = dashes.length;
+    while (n < body.length && NAME_CHAR.test(body[n])) n++;
+    const name = body.slice(dashes.length, n);
+    const userpass = own(PROGRAM_USERPASS_OPTIONS, this.#program)?.includes(name.toLowerCase()) === true;
+    if (!userpass && !isSecretName(name)) return false;
+    if (n === body.length) {
+      if (name.length <= 1 && dashes !== "--") return false;
+      return userpass ? "userpass" : "long-secret";
+    }
+    if (body[n] !== "=" && body[n] !== ":") return false;
+    this.#secretAfter(bodyStart + n + 1, s, e, userpass);
+    return undefined;
+  }
+
+  /** Redacts the value at `at`: all of it, or with `userpass` only what follows `user:` / `user%`. */
+  #secretAfter(at: number, s: number, e: number, userpass: boolean): void {
+    if (!userpass) return this.#redactValue(at, s, e);
+    const separator = this.#text.slice(at, e).search(/[:%]/);
+    if (separator > 0) this.#redactValue(at + separator + 1, s, e);
+  }
+
+  /** `name=value` pairs, a whole-token `name:value`, and URL credentials inside a token. */
+  #inside(s: number, e: number): void {
+    const text = this.#text;
+    const found: number[] = [];
+    const colon = /^["']?([A-Za-z0-9_.-]+):(?!\/\/)\S/.exec(text.slice(s, Math.min(e, s + 260)));
+    if (colon !== null && isSecretName(colon[1])) found.push(s + colon[0].length - 1, e);
+    const equals = this.#find["="];
+    for (let i = equals.find(s); i !== -1 && i < e; i = equals.find(i + 1)) {
+      let n = i;
+      while (n > s && NAME_CHAR.test(text[n - 1])) n--;
+      if (n === i || !isSecretName(text.slice(n, i).replace(/^-+/, ""))) continue;
+      let end = i + 1;
+      while (end < e && !"&,;\"'".includes(text[end])) end++;
+      found.push(i + 1, end);
+      i = end - 1;
+    }
+    this.#urlCredentials(s, e, found);
+    const pairs: [number, number][] = [];
+    for (let k = 0; k < found.length; k += 2) pairs.push([found[k], found[k + 1]]);
+    pairs.sort((a, b) => a[0] - b[0]);
+    for (const [a, b] of pairs) this.#redact(a, b);
+  }
+
+  /** `scheme://user:password@`, `scheme://:password@` and `scheme://token@`: the secret part. */
+  #urlCredentials(s: number, e: number, found: number[]): void {
+    const text = this.#text;
+    const schemes = this.#find["://"];
+    for (let i = schemes.find(s); i !== -1 && i < e; i = schemes.find(i + 1)) {
+      let u = i + 3;
+      while (u < e && !":@/?#".includes(text[u])) u++;
+      if (u >= e) return;
+      if (text[u] === "@") {
+        if (u > i + 3) found.push(i + 3, u); // https://tok@host: a token or a user, it goes
+        i = u;
+        continue;
+      }
+      if (text[u] !== ":") {
+        i = u - 1;
+        continue;
+      }
+      const at = this.#find["@"].find(u + 1);
+      if (at === -1 || at >= e) {
+        i = u;
+        continue; // host:port
+      }
+      found.push(u + 1, at);
+      i = at;
+    }
+  }
+
+  #result(): string {
+    const ranges = this.#ranges;
+    if (ranges.length === 0) return this.#text;
+    let out = "";
+    let from = 0;
+    for (let k = 0; k < ranges.length; k += 2) {
+      out += this.#text.slice(from, ranges[k]) + REDACTED;
+      from = ranges[k + 1];
+    }
+    return out + this.#text.slice(from);
+  }
+}
+
+/** `"name": "value"` and `'name': 'value'` pairs (JSON, Python) whose name is a secret. */
+const QUOTED_PAIR = /(["'])([A-Za-z0-9_.-]{1,64})\1\s*:\s*(["'])/g;
+
+function redactQuotedPairs(text: string): string {
+  if (!text.includes(":")) return text;
+  let out = "";
+  let from = 0;
+  QUOTED_PAIR.lastIndex = 0;
+  for (let m = QUOTED_PAIR.exec(text); m !== null; m = QUOTED_PAIR.exec(text)) {
+    if (!isSecretName(m[2])) {
+      QUOTED_PAIR.lastIndex = m.index + m[0].length - 1; // the value's quote may open the next name
+      continue;
+    }
+    const valueStart = m.index + m[0].length;
+    let end = valueStart;
+    while (end < text.length && text[end] !== m[3]) end += text[end] === "\\" ? 2 : 1;
+    out += text.slice(from, valueStart) + REDACTED;
+    from = Math.min(end, text.length);
+    QUOTED_PAIR.lastIndex = Math.min(end + 1, text.length);
+  }
+  return out + text.slice(from);
+}
+
+/** The command line with secrets replaced by {@link REDACTED}; linear in its length. */
 export function redactCommandLine(commandLine: string): string {
-  let out = commandLine;
-  for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
-  return out;
+  return new Redaction(redactQuotedPairs(commandLine)).run();
 }
