@@ -204,12 +204,14 @@ export function unescapeField(text: string): string {
   );
 }
 
-const LINE_BREAKERS = /[\u0085\u2028\u2029]/g;
-const HAS_LINE_BREAKER = /[\u0085\u2028\u2029]/;
+const LINE_BREAKERS = /[\u007f-\u009f\u2028\u2029]/g;
+const HAS_LINE_BREAKER = /[\u007f-\u009f\u2028\u2029]/;
 
 /**
  * `JSON.stringify(value)` with U+0085, U+2028 and U+2029 written as `\u` escapes, so readers that
- * split lines on them still see one record per line. Lone surrogates are escaped by JSON.stringify.
+ * split lines on them still see one record per line; DEL and the other C1 controls (U+009B is CSI on
+ * some terminals) too, so that no raw control character is left. Lone surrogates are escaped by
+ * JSON.stringify.
  */
 export function jsonLine(value: unknown): string {
   const json = JSON.stringify(value);

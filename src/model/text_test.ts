@@ -88,7 +88,7 @@ Deno.test("unescapeField reverses escapeField and escapeUser for every code unit
   assert.equal(unescapeField("a\\qb\\"), "a\\qb\\"); // no escape: kept
 });
 
-Deno.test("jsonLine stays valid JSON and escapes U+0085, U+2028, U+2029", () => {
+Deno.test("jsonLine stays valid JSON and escapes U+0085, U+2028, U+2029, DEL and C1", () => {
   const v = { name: "a\u2028b\u2029c\u0085d\ne", bad: "py\udcff" };
   const line = jsonLine(v);
   assert.doesNotMatch(line, /[\n\r\u0085\u2028\u2029]/);
@@ -96,6 +96,9 @@ Deno.test("jsonLine stays valid JSON and escapes U+0085, U+2028, U+2029", () => 
   assert.match(line, /\\udcff/);
   assert.deepEqual(JSON.parse(line), v);
   assert.equal(jsonLine({ a: 1 }), '{"a":1}');
+  const controls = { csi: "\u009b31m", del: "\x7f", c1: "\u0080\u009f" };
+  assert.equal(jsonLine(controls), '{"csi":"\\u009b31m","del":"\\u007f","c1":"\\u0080\\u009f"}');
+  assert.deepEqual(JSON.parse(jsonLine(controls)), controls);
 });
 
 Deno.test("cutText bounds a value in bytes with a marker saying how much was cut", () => {
