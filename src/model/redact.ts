@@ -159,8 +159,16 @@ export function isSecretName(name: string): boolean {
   return words.some((w) => SECRET_WORDS.has(w)) || SECRET_INSIDE.test(words.join(""));
 }
 
-const NAME_CHAR = /[A-Za-z0-9_.-]/;
-const SPACE = /\s/;
+/** `[A-Za-z0-9_.-]`: a character of an option, variable or header name. */
+function isNameChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f ||
+    c === 0x2e || c === 0x2d;
+}
+
+/** White space that separates tokens (ASCII, as command lines are split). */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
 
 function isQuote(c: string | undefined): c is '"' | "'" {
   return c === '"' || c === "'";
@@ -187,6 +195,9 @@ class ForwardFinder {
   }
 }
 
+/** Longest token looked up as a program name (the longest in the table is far shorter). */
+const MAX_PROGRAM_TOKEN = 256;
+
 /** Basename of a program token, lower case, without quotes and `.exe`. */
 function programName(token: string): string {
   let start = 0;
@@ -212,7 +223,9 @@ class Redaction {
   constructor(text: string) {
     this.#text = text;
     this.#find = {};
-    for (const needle of ['"', "'", "@", "=", "://"]) this.#find[needle] = new ForwardFinder(text, needle);
+    for (const needle of ['"', "'", "@", "=", ":", "://"]) {
+      this.#find[needle] = new ForwardFinder(text, needle);
+    }
   }
 
   /** The command line with every collected range replaced by {@link REDACTED}. */
@@ -222,8 +235,11 @@ class Redaction {
     for (let s = this.#skipSpace(0); s < this.#text.length; s = this.#skipSpace(s)) {
       const e = this.#tokenEnd(s);
       const token = this.#text.slice(s, e);
-      const name = programName(token);
-      if (index++ === 0 || own(PROGRAM_SECRET_FLAGS, name) !== undefined) this.#program = name;
+      if (index++ === 0) this.#program = programName(token);
+      else if (e - s <= MAX_PROGRAM_TOKEN) {
+        const name = programName(token);
+        if (own(PROGRAM_SECRET_FLAGS, name) !== undefined) this.#program = name;
+      }
       pending = pending === undefined ? this.#token(token, s, e) : this.#value(pending, token, s, e);
       s = Math.max(e, this.#ranges.length > 0 ? this.#ranges[this.#ranges.length - 1] : 0);
     }
@@ -231,13 +247,13 @@ class Redaction {
   }
 
   #skipSpace(i: number): number {
-    while (i < this.#text.length && SPACE.test(this.#text[i])) i++;
+    while (i < this.#text.length && isSpace(this.#text.charCodeAt(i))) i++;
     return i;
   }
 
   #tokenEnd(s: number): number {
     let i = s;
-    while (i < this.#text.length && !SPACE.test(this.#text[i])) i++;
+    while (i < this.#text.length && !isSpace(this.#text.charCodeAt(i))) i++;
     return i;
   }
 
@@ -286,15 +302,18 @@ class Redaction {
   /** A token on its own: decides what it redacts and whether the next token is a value. */
   #token(token: string, s: number, e: number): Pending {
     const lead = isQuote(token[0]) ? 1 : 0;
-    const body = token.slice(lead);
-    const option = /^(?:--?|\/)/.exec(body);
-    if (option !== null) {
-      const pending = this.#option(body, option[0], s, e);
+    const body = lead === 0 ? token : token.slice(lead);
+    const first = body.charCodeAt(0);
+    if (first === 0x2d || first === 0x2f) { // - or /
+      const dashes = body.startsWith("--") ? "--" : first === 0x2d ? "-" : "/";
+      const pending = this.#option(body, dashes, s, e);
       if (pending !== false) return pending;
     }
-    const header = /^([A-Za-z0-9_.-]+):$/.exec(body);
-    if (header !== null && isSecretName(header[1])) return "scheme";
-    const word = body.toLowerCase();
+    if (body.endsWith(":")) {
+      const header = /^([A-Za-z0-9_.-]+):$/.exec(body);
+      if (header !== null && isSecretName(header[1])) return "scheme";
+    }
+    const word = body.length === 5 || body.length === 6 ? body.toLowerCase() : "";
     if (word === "bearer" || word === "basic") {
       const next = this.#skipSpace(e);
       const long = this.#tokenEnd(next) - next >= 8;
@@ -321,7 +340,7 @@ class Redaction {
       return undefined;
     }
     let n = dashes.length;
-    while (n < body.length && NAME_CHAR.test(body[n])) n++;
+    while (n < body.length && isNameChar(body.charCodeAt(n))) n++;
     const name = body.slice(dashes.length, n);
     const userpass = own(PROGRAM_USERPASS_OPTIONS, this.#program)?.includes(name.toLowerCase()) === true;
     if (!userpass && !isSecretName(name)) return false;
@@ -345,12 +364,15 @@ class Redaction {
   #inside(s: number, e: number): void {
     const text = this.#text;
     const found: number[] = [];
-    const colon = /^["']?([A-Za-z0-9_.-]+):(?!\/\/)\S/.exec(text.slice(s, Math.min(e, s + 260)));
-    if (colon !== null && isSecretName(colon[1])) found.push(s + colon[0].length - 1, e);
+    const colonAt = this.#find[":"].find(s);
+    if (colonAt !== -1 && colonAt < e && colonAt - s <= 257) {
+      const colon = /^["']?([A-Za-z0-9_.-]+):(?!\/\/)\S/.exec(text.slice(s, Math.min(e, s + 260)));
+      if (colon !== null && isSecretName(colon[1])) found.push(s + colon[0].length - 1, e);
+    }
     const equals = this.#find["="];
     for (let i = equals.find(s); i !== -1 && i < e; i = equals.find(i + 1)) {
       let n = i;
-      while (n > s && NAME_CHAR.test(text[n - 1])) n--;
+      while (n > s && isNameChar(text.charCodeAt(n - 1))) n--;
       if (n === i || !isSecretName(text.slice(n, i).replace(/^-+/, ""))) continue;
       let end = i + 1;
       while (end < e && !"&,;\"'".includes(text[end])) end++;
@@ -358,6 +380,8 @@ class Redaction {
       i = end - 1;
     }
     this.#urlCredentials(s, e, found);
+    if (found.length === 0) return;
+    if (found.length === 2) return this.#redact(found[0], found[1]);
     const pairs: [number, number][] = [];
     for (let k = 0; k < found.length; k += 2) pairs.push([found[k], found[k + 1]]);
     pairs.sort((a, b) => a[0] - b[0]);

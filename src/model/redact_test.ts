@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import process from "node:process";
 import { isSecretName, redactCommandLine } from "./redact.ts";
 
 /** Input, expected output: every family of secret the redaction knows, in its common forms. */
@@ -148,15 +149,55 @@ Deno.test("isSecretName: the words, glued words and what only names something ab
   }
 });
 
-/** Smallest of a few timings of `f` (ms): the least disturbed run. */
-function cost(f: () => void): number {
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const t = performance.now();
+/**
+ * Runs `f` with every string and regular-expression primitive counting the characters it touches
+ * (an upper bound: a search counts the span it scanned, a regex the input it was given from its
+ * start position to the end of its match, or to the end of the input when it fails) and returns
+ * the count. Deterministic, unlike a timing on a busy machine.
+ */
+function countWork(f: () => unknown): number {
+  let work = 0;
+  const s = String.prototype;
+  const r = RegExp.prototype;
+  const saved = {
+    indexOf: s.indexOf,
+    slice: s.slice,
+    charCodeAt: s.charCodeAt,
+    toLowerCase: s.toLowerCase,
+    exec: r.exec,
+  };
+  s.indexOf = function (this: string, needle: string, from = 0) {
+    const at = saved.indexOf.call(this, needle, from);
+    work += (at === -1 ? this.length : at) - from + 1;
+    return at;
+  };
+  s.slice = function (this: string, start?: number, end?: number) {
+    const out = saved.slice.call(this, start, end);
+    work += out.length + 1;
+    return out;
+  };
+  s.charCodeAt = function (this: string, i: number) {
+    work++;
+    return saved.charCodeAt.call(this, i);
+  };
+  s.toLowerCase = function (this: string) {
+    work += this.length + 1;
+    return saved.toLowerCase.call(this);
+  };
+  r.exec = function (this: RegExp, input: string) {
+    const start = this.global || this.sticky ? this.lastIndex : 0;
+    const m = saved.exec.call(this, input);
+    work += (m === null ? input.length : m.index + m[0].length) - start + 1;
+    return m;
+  };
+  try {
     f();
-    best = Math.min(best, performance.now() - t);
+  } finally {
+    Object.assign(s, { indexOf: saved.indexOf, slice: saved.slice, charCodeAt: saved.charCodeAt });
+    s.toLowerCase = saved.toLowerCase;
+    r.exec = saved.exec;
   }
-  return best;
+  return work;
 }
 
 Deno.test("the stalling command line of the issue: 8 arguments of a.a.a… (1 MB) in one pass", () => {
@@ -165,32 +206,55 @@ Deno.test("the stalling command line of the issue: 8 arguments of a.a.a… (1 MB
   assert.equal(redactCommandLine(line), line.slice(0, -1) + "***");
 });
 
-Deno.test("redaction is linear: 8× the input costs about 8× (a quadratic one would cost 64×)", () => {
-  const shapes: [string, (n: number) => string][] = [
-    ["8 × a.a.a…", (n) => Array(8).fill("a.".repeat(n / 16)).join(" ")],
-    ["--password=", (n) => "--password=".repeat(n / 11)],
-    ["password=", (n) => "x password=".repeat(n / 11)],
-    ['"password":"', (n) => '"password":"'.repeat(n / 12)],
-    ["://a:", (n) => "://a:".repeat(n / 5)],
-    ["https://a:b", (n) => "https://a:b ".repeat(n / 12)],
-    ["quotes", (n) => '--password "a '.repeat(n / 14)],
-    ["headers", (n) => "X-Api-Key: ".repeat(n / 11)],
-    ["a=a=", (n) => "a=".repeat(n / 2)],
-    ["programs", (n) => "mysql -p".repeat(n / 8)],
-    ["dashes", (n) => "-".repeat(n)],
-    ["quotes only", (n) => "'".repeat(n)],
-  ];
-  const n = 32 * 1024;
-  for (const [name, make] of shapes) {
+/** Command lines built to make a careless scanner rescan: each takes the size it is built for. */
+const HOSTILE_SHAPES: [string, (n: number) => string][] = [
+  ["8 × a.a.a…", (n) => Array(8).fill("a.".repeat(n / 16)).join(" ")],
+  ["--password=", (n) => "--password=".repeat(n / 11)],
+  ["password=", (n) => "x password=".repeat(n / 11)],
+  ['"password":"', (n) => '"password":"'.repeat(n / 12)],
+  ["://a:", (n) => "://a:".repeat(n / 5)],
+  ["https://a:b", (n) => "https://a:b ".repeat(n / 12)],
+  ["quotes", (n) => '--password "a '.repeat(n / 14)],
+  ["headers", (n) => "X-Api-Key: ".repeat(n / 11)],
+  ["a=a=", (n) => "a=".repeat(n / 2)],
+  ["programs", (n) => "mysql -p".repeat(n / 8)],
+  ["dashes", (n) => "-".repeat(n)],
+  ["quotes only", (n) => "'".repeat(n)],
+  ["colons", (n) => "password:".repeat(n / 9)],
+  ["no spaces", (n) => "-password=a&token=b,".repeat(n / 20)],
+];
+
+Deno.test("redaction is linear: the work on 8× the input is about 8× (a quadratic pass would do 64×)", () => {
+  const n = 8 * 1024;
+  for (const [name, make] of HOSTILE_SHAPES) {
+    const small = countWork(() => redactCommandLine(make(n)));
+    const large = countWork(() => redactCommandLine(make(8 * n)));
+    assert.ok(large / small < 10, `${name}: 8× the input took ${(large / small).toFixed(1)}× the work`);
+    assert.ok(large < 64 * 8 * n, `${name}: ${large} characters touched for ${8 * n}`);
+  }
+});
+
+/** CPU time (user + system, µs) of `reps` calls of `f`: unlike wall time, not stretched by other processes. */
+function cpuBatch(f: () => void, reps: number): number {
+  const before = process.cpuUsage();
+  for (let i = 0; i < reps; i++) f();
+  const used = process.cpuUsage(before);
+  return used.user + used.system;
+}
+
+Deno.test("redaction is linear in CPU time too (what the count cannot see: backtracking inside a regex)", () => {
+  const n = 16 * 1024;
+  for (const [name, make] of HOSTILE_SHAPES) {
     const small = make(n);
     const large = make(8 * n);
-    redactCommandLine(small); // warm up
-    redactCommandLine(large);
-    let ratio = Infinity; // the best of three measurements: a busy machine only ever adds cost
-    for (let attempt = 0; attempt < 3 && ratio >= 24; attempt++) {
-      const r = cost(() => redactCommandLine(large)) / Math.max(cost(() => redactCommandLine(small)), 0.05);
+    let reps = 1;
+    while (reps < 4096 && cpuBatch(() => redactCommandLine(small), reps) < 10_000) reps *= 2;
+    let ratio = Infinity;
+    for (let round = 0; round < 3 && ratio >= 24; round++) {
+      const r = cpuBatch(() => redactCommandLine(large), reps) /
+        cpuBatch(() => redactCommandLine(small), reps);
       ratio = Math.min(ratio, r);
     }
-    assert.ok(ratio < 24, `${name}: 8× the input cost ${ratio.toFixed(1)}×`);
+    assert.ok(ratio < 24, `${name}: 8× the input cost ${ratio.toFixed(1)}× the CPU time`);
   }
 });

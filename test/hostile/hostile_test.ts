@@ -86,7 +86,7 @@ function portsLines(text: string): string[] {
     assert.equal(line.split(",").length, 10, `ten fields: ${line}`);
     assert.match(
       line,
-      /^\d\d\/\d{1,2}\/\d{1,2},\d{1,2}:\d{1,2}:\d{1,2},(TCP|UDP),\d+,[^,]+,\d*,[^,]+,\d+,[^,]+,<[^<>]*>$/,
+      /^\d\d\/\d{1,2}\/\d{1,2},\d{1,2}:\d{1,2}:\d{1,2},(TCP|UDP),\d+,[^,]+,(\d*|\*),[^,]+,\d+,[^,]+,<[^<>]*>$/,
     );
   }
   return body;
