@@ -204,9 +204,12 @@ async function runSuite(cases: Case[], passwd?: string) {
   }
 }
 
-/** The `snapshot` row whose local address is 127.0.0.1:`port`. */
-function snapshotRow(table: string, port: number): string | undefined {
-  return table.split("\n").find((l) => l.trim().split(/\s+/)[1] === `127.0.0.1:${port}`);
+/** The `snapshot` row of the connection from 127.0.0.1:`port` to 127.0.0.1:`peer`. */
+function snapshotRow(table: string, port: number, peer: number): string | undefined {
+  return table.split("\n").find((l) => {
+    const cells = l.trim().split(/\s+/);
+    return cells[1] === `127.0.0.1:${port}` && cells[2] === `127.0.0.1:${peer}` && cells[3] === "ESTABLISHED";
+  });
 }
 
 /** Checks the invariants that hold for every log set, whatever the processes were. */
@@ -238,7 +241,7 @@ Deno.test({
     checkSet(logs, table);
     cases.forEach((c, i) => checkProcess(logs, c, started[i], port));
     for (const [i, c] of cases.entries()) {
-      const row = snapshotRow(table, started[i].localPort);
+      const row = snapshotRow(table, started[i].localPort, port);
       assert.deepEqual(row?.trim().split(/\s+/).slice(3), [
         "ESTABLISHED",
         `${started[i].pid}`,
@@ -277,7 +280,7 @@ Deno.test({
       checkProcess(logs, USER_CASE, started[0], port);
       const user = portsLines(logs.PORTS).find((l) => l.includes(`,${started[0].pid},`))!.split(",")[9];
       assert.deepEqual(encodeText(unescapeField(user.slice(1, -1))), HOSTILE_USER);
-      const row = snapshotRow(table, started[0].localPort);
+      const row = snapshotRow(table, started[0].localPort, port);
       assert.deepEqual(row?.trim().split(/\s+/).slice(5), ["as-user", "ev\\x2cil<a<b>c>\\xff"]);
     } finally {
       Deno.removeSync(passwd);
