@@ -8,15 +8,35 @@
  * @module
  */
 
-import type { Alert, Change } from "../model/types.ts";
-import { jsonLine } from "../model/text.ts";
+import type { Alert, Change, ProcessInfo } from "../model/types.ts";
+import { jsonLine, needsJsonEscape } from "../model/text.ts";
 
 /** The schema version written in every record as `v`. */
 export const EVENT_SCHEMA_VERSION = 1;
 
-/** A change as one flat JSON object (no line end). Absent fields are omitted, never `null`-filled. */
+/** Per process instance: whether none of its strings needs more than JSON.stringify's escaping. */
+const plainProcesses = new WeakMap<ProcessInfo, boolean>();
+
+function isPlainProcess(p: ProcessInfo): boolean {
+  let plain = plainProcesses.get(p);
+  if (plain === undefined) {
+    const strings = [p.name, p.path, p.commandLine, p.user, p.parentName, ...(p.services ?? [])];
+    plain = !strings.some((v) => v !== undefined && needsJsonEscape(v));
+    plainProcesses.set(p, plain);
+  }
+  return plain;
+}
+
+/**
+ * A change as one flat JSON object (no line end). Absent fields are omitted, never `null`-filled.
+ * The strings that can come from another process are the owner's and the plugins' (`extra`); when
+ * none of them needs it, the line is not scanned again (the hot path of the writer).
+ */
 export function eventRecord(change: Change, host: string): string {
-  return jsonLine(eventObject(change, host));
+  const record = eventObject(change, host);
+  const plain = change.extra === undefined && !needsJsonEscape(host) &&
+    (change.process === undefined || isPlainProcess(change.process));
+  return plain ? JSON.stringify(record) : jsonLine(record);
 }
 
 function eventObject(change: Change, host: string): Record<string, unknown> {

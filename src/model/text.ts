@@ -208,6 +208,15 @@ const LINE_BREAKERS = /[\u007f-\u009f\u2028\u2029]/g;
 const HAS_LINE_BREAKER = /[\u007f-\u009f\u2028\u2029]/;
 
 /**
+ * Whether `JSON.stringify` of this string would leave a character that {@link jsonLine} escapes
+ * (DEL, C1, U+2028, U+2029): false lets a caller that checked every hostile string of a record skip
+ * the scan of the whole line.
+ */
+export function needsJsonEscape(text: string): boolean {
+  return HAS_LINE_BREAKER.test(text);
+}
+
+/**
  * `JSON.stringify(value)` with U+0085, U+2028 and U+2029 written as `\u` escapes, so readers that
  * split lines on them still see one record per line; DEL and the other C1 controls (U+009B is CSI on
  * some terminals) too, so that no raw control character is left. Lone surrogates are escaped by
