@@ -122,3 +122,36 @@ Deno.test("ProcessInfoReader: a real process whose executable path is not UTF-8"
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("ProcessInfoReader: a detail that cannot be read costs that field only, with the reason", () => {
+  const root = Deno.makeTempDirSync({ prefix: "portreporter-proc-" });
+  try {
+    Deno.writeTextFileSync(`${root}/stat`, "btime 1700000000\n");
+    Deno.mkdirSync(`${root}/77`);
+    Deno.writeFileSync(
+      `${root}/77/stat`,
+      bytes("77 (sh", [0xff], ") S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 0 0"),
+    );
+    Deno.mkdirSync(`${root}/77/cmdline`); // reading it fails with EISDIR: neither gone nor forbidden
+    Deno.writeTextFileSync(`${root}/77/status`, "Name:\tsh\nUid:\t4242\t4242\t4242\t4242\n");
+    Deno.writeFileSync(
+      `${root}/77/maps`,
+      bytes("55aa00000000-55aa00001000 r-xp 0 08:01 1 /opt/x", [0xfe], "\n"),
+    );
+    new Deno.Command("sh", { args: ["-c", `ln -s "$(printf '/opt/x\\376')" "$1/77/exe"`, "sh", root] })
+      .outputSync();
+    const passwd = `${root}/passwd`;
+    Deno.writeFileSync(passwd, bytes("u", [0xff], ":x:4242:4242::/:/bin/sh\n"));
+    const warnings: WarningCounts = {};
+    const info = new ProcessInfoReader({ procRoot: root, passwdPath: passwd }).read(77, warnings);
+    assert.equal(info.path, "/opt/x\udcfe");
+    assert.equal(info.name, "x\udcfe");
+    assert.equal(info.user, "u\udcff");
+    assert.equal(info.commandLine, undefined);
+    assert.match(info.partial!, new RegExp(`^unreadable \\(\\w+\\): ${root}/77/cmdline$`));
+    assert.deepEqual(info.modules?.map((m) => m.path), ["/opt/x\udcfe"]);
+    assert.deepEqual(warnings, { "process-detail-unreadable": 1 });
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
