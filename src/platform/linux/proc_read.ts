@@ -37,18 +37,24 @@ function library(): LibcLibrary | undefined {
 
 /**
  * The target of the symbolic link `path`, byte for byte. Throws what `Deno.readLinkSync` throws
- * (`NotFound`, `PermissionDenied`, ...) when the link cannot be read.
+ * (`NotFound`, `PermissionDenied`, ...) when the link cannot be read. `Deno.readLinkSync` answers
+ * first (one call, the common case); a target it refuses because it is not UTF-8 is read again with
+ * readlink(2).
  */
 export function readLinkBytes(path: string): Uint8Array {
+  try {
+    return encoder.encode(Deno.readLinkSync(path));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.InvalidData)) throw error;
+  }
   const lib = library();
-  if (lib === undefined) return encoder.encode(Deno.readLinkSync(path));
+  if (lib === undefined) {
+    throw new Deno.errors.InvalidData(`link target of ${path} is not UTF-8 and FFI is denied`);
+  }
   const cPath = encoder.encode(path + "\0");
   for (;;) {
     const n = Number(lib.symbols.readlink(cPath, linkBuffer, BigInt(linkBuffer.length)));
-    if (n < 0) {
-      // Failed: let Deno name the error. If the link appeared meanwhile, its answer is the target.
-      return encoder.encode(Deno.readLinkSync(path));
-    }
+    if (n < 0) return encoder.encode(Deno.readLinkSync(path)); // gone meanwhile: let Deno name the error
     if (n < linkBuffer.length || linkBuffer.length >= MAX_LINK_BYTES) return linkBuffer.slice(0, n);
     linkBuffer = new Uint8Array(Math.min(linkBuffer.length * 4, MAX_LINK_BYTES)); // maybe truncated: retry
   }

@@ -63,12 +63,6 @@ export const MAX_COMMAND_LINE_BYTES = 32 * 1024;
 /** Most bytes of `/proc/<pid>/maps` read (about 10 000 mappings); later modules are not listed. */
 export const MAX_MAPS_BYTES = 1024 * 1024;
 
-/** Most bytes read of a small /proc file (`stat`, `status`, `comm`). */
-const MAX_SMALL_FILE_BYTES = 16 * 1024;
-
-/** Most bytes of the user database read. */
-const MAX_PASSWD_BYTES = 16 * 1024 * 1024;
-
 // ---- reader with cache ---------------------------------------------------------------------------
 
 /** Options of {@link ProcessInfoReader}. */
@@ -115,9 +109,12 @@ function attempt<T>(read: () => T): ReadOutcome<T> {
   }
 }
 
-/** Text of a small /proc file, decoded losslessly. */
+/**
+ * Text of a small /proc file (`stat`, `status`, `comm`: the kernel bounds their size), decoded
+ * losslessly; one read, as these are read for every new process.
+ */
 function readSmallText(path: string): string {
-  return decodeBytes(readFileHead(path, MAX_SMALL_FILE_BYTES).bytes);
+  return decodeBytes(Deno.readFileSync(path));
 }
 
 /** A link target (`exe`) decoded losslessly, without the kernel's ` (deleted)` suffix. */
@@ -326,7 +323,7 @@ export class ProcessInfoReader {
     if (name === undefined && this.#usersLoadedInGeneration !== this.#generation) {
       this.#usersLoadedInGeneration = this.#generation;
       try {
-        this.#users = parsePasswd(decodeBytes(readFileHead(this.#passwdPath, MAX_PASSWD_BYTES).bytes));
+        this.#users = parsePasswd(decodeBytes(Deno.readFileSync(this.#passwdPath)));
       } catch {
         this.#users ??= new Map();
       }
