@@ -59,6 +59,13 @@ const CASES: Record<string, Case> = {
   },
 };
 
+/** Started before the monitor: its entry is in PR-INITIAL. */
+const EARLY: Case = {
+  exe: bytes("early,\nPID: 1\nProcess: sshd"),
+  args: [bytes("early")],
+  module: "early\\x2c\\x0aPID: 1\\x0aProcess: sshd",
+};
+
 const USER_CASE: Case = {
   exe: bytes("as-user"),
   args: [bytes("as-user")],
@@ -156,14 +163,17 @@ function checkProcess(logs: Record<string, string>, c: Case, h: Hostile, port: n
 }
 
 /** Runs the monitor and every case; returns the logs (as checked text) and the snapshot table. */
-async function runSuite(cases: Case[], passwd?: string) {
+async function runSuite(cases: Case[], passwd?: string, early?: Case) {
   const dir = Deno.makeTempDirSync({ prefix: "portreporter-hostile-" });
   const logDir = `${dir}/logs`;
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
+  const started: Hostile[] = [];
+  if (early !== undefined) { // already running at start: it is in PR-INITIAL
+    started.push(await startHostile({ dir, relativeExe: early.exe, args: early.args, listener }));
+  }
   const monitor = monitorCommand(["run", "--log-dir", logDir, "--interval", "200"], passwd, "null").spawn();
   const stderr = new Response(monitor.stderr).text();
-  const started: Hostile[] = [];
   try {
     await waitFor("the first log set", () => (readLogBytes(logDir).INITIAL ? true : undefined));
     for (const c of cases) {
@@ -174,7 +184,7 @@ async function runSuite(cases: Case[], passwd?: string) {
     const latePort = (late.addr as Deno.NetAddr).port;
     await waitFor(`every hostile connection and the late listener in PR-PORTS (${logDir})`, () => {
       const ports = new TextDecoder().decode(readLogBytes(logDir).PORTS ?? new Uint8Array());
-      const seen = started.every((h) =>
+      const seen = started.slice(early === undefined ? 0 : 1).every((h) =>
         ports.includes(`,TCP,${h.localPort},127.0.0.1,${port},127.0.0.1,${h.pid},`)
       );
       return seen && ports.includes(`,TCP,${latePort},127.0.0.1,,0.0.0.0,${Deno.pid},`) ? true : undefined;
@@ -212,6 +222,23 @@ function snapshotRow(table: string, port: number, peer: number): string | undefi
   });
 }
 
+/** PR-INITIAL: the table row and the one entry of a process that was running at start, exactly. */
+function checkInitial(text: string, c: Case, h: Hostile, port: number): void {
+  const row = snapshotRow(text, h.localPort, port);
+  const literal = c.module.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&");
+  assert.match(row ?? "", new RegExp(`ESTABLISHED +${h.pid} +${literal} +root$`));
+  const entries = text.split("\n\n").map((e) => e.replace(/^\n+/, "")).filter((e) => e.startsWith("PID: "));
+  for (const entry of entries) {
+    const lines = entry.split("\n");
+    assert.equal(lines.filter((l) => l.startsWith("PID: ")).length, 1, entry);
+    assert.ok(lines[1].startsWith("Process: ") && lines.includes("Ports:"), entry);
+  }
+  const mine = entries.filter((e) => e.startsWith(`PID: ${h.pid}\n`)).map((e) => e.split("\n"));
+  assert.equal(mine.length, 1);
+  assert.equal(entryValue(mine[0], "Process"), c.module);
+  assert.deepEqual(encodeText(unescapeField(entryValue(mine[0], "Path"))), h.exe);
+}
+
 /** Checks the invariants that hold for every log set, whatever the processes were. */
 function checkSet(logs: Record<string, string>, table: string): void {
   const ports = portsLines(logs.PORTS);
@@ -237,8 +264,10 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const cases = Object.values(CASES);
-    const { logs, table, started, port } = await runSuite(cases);
+    const { logs, table, started: all, port } = await runSuite(cases, undefined, EARLY);
+    const [early, ...started] = all;
     checkSet(logs, table);
+    checkInitial(logs.INITIAL, EARLY, early, port);
     cases.forEach((c, i) => checkProcess(logs, c, started[i], port));
     for (const [i, c] of cases.entries()) {
       const row = snapshotRow(table, started[i].localPort, port);
