@@ -13,6 +13,7 @@ import { createCollector, currentOs, platformDefaults } from "../platform/collec
 import { runWithSettings } from "./run_monitor.ts";
 import { parseOptions, parseRunFlags, resolveSettings } from "./settings.ts";
 import { compareSockets, endpointTable } from "../log/classic.ts";
+import { jsonText } from "../model/text.ts";
 
 /** The program version (from deno.json). */
 export const VERSION: string = denoJson.version;
@@ -133,10 +134,7 @@ async function commandSnapshot(args: string[], io: CliIo): Promise<number> {
     if (values.json) {
       const host = collector.hostInfo();
       const processes = [...snapshot.processes.values()].sort((a, b) => a.pid - b.pid);
-      io.out(
-        JSON.stringify({ time: new Date(snapshot.time).toISOString(), host, sockets, processes }, null, 2) +
-          "\n",
-      );
+      io.out(jsonText({ time: new Date(snapshot.time).toISOString(), host, sockets, processes }, 2) + "\n");
     } else {
       io.out(endpointTable(sockets, snapshot.processes));
     }

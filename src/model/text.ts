@@ -223,7 +223,15 @@ export function needsJsonEscape(text: string): boolean {
  * JSON.stringify.
  */
 export function jsonLine(value: unknown): string {
-  const json = JSON.stringify(value);
+  return jsonText(value);
+}
+
+/**
+ * {@link jsonLine} with `indent` spaces of indentation (`JSON.stringify(value, null, indent)`): the
+ * same escapes, for JSON meant for a terminal (`snapshot --json`).
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  const json = JSON.stringify(value, null, indent);
   if (!HAS_LINE_BREAKER.test(json)) return json;
   return json.replace(LINE_BREAKERS, (c) => "\\u" + hex4(c.charCodeAt(0)));
 }

@@ -7,6 +7,7 @@ import {
   escapeField,
   escapeUser,
   jsonLine,
+  jsonText,
   unescapeField,
 } from "./text.ts";
 
@@ -99,6 +100,14 @@ Deno.test("jsonLine stays valid JSON and escapes U+0085, U+2028, U+2029, DEL and
   const controls = { csi: "\u009b31m", del: "\x7f", c1: "\u0080\u009f" };
   assert.equal(jsonLine(controls), '{"csi":"\\u009b31m","del":"\\u007f","c1":"\\u0080\\u009f"}');
   assert.deepEqual(JSON.parse(jsonLine(controls)), controls);
+  assert.equal(
+    jsonText(controls, 2),
+    JSON.stringify(JSON.parse(jsonLine(controls)), null, 2).replace(
+      /[\u007f-\u009f]/g,
+      (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
+    ),
+  );
+  assert.doesNotMatch(jsonText(controls, 2), /[\u007f-\u009f]/);
 });
 
 Deno.test("cutText bounds a value in bytes with a marker saying how much was cut", () => {

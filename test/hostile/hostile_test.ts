@@ -191,6 +191,7 @@ async function runSuite(cases: Case[], passwd?: string, early?: Case) {
     });
     late.close();
     const snapshot = await monitorCommand(["snapshot"], passwd).output();
+    const json = await monitorCommand(["snapshot", "--json"], passwd).output();
     monitor.kill("SIGTERM");
     const status = await monitor.status;
     assert.equal(status.code, 0, await stderr);
@@ -199,7 +200,10 @@ async function runSuite(cases: Case[], passwd?: string, early?: Case) {
     const logs: Record<string, string> = {};
     for (const [kind, data] of Object.entries(raw)) logs[kind] = cleanText(kind, data);
     const table = cleanText("snapshot", snapshot.stdout);
-    return { logs, table, started, port };
+    assert.equal(json.code, 0, new TextDecoder().decode(json.stderr));
+    const processes: { pid: number; name: string; path?: string }[] =
+      JSON.parse(cleanText("snapshot --json", json.stdout)).processes;
+    return { logs, table, started, port, processes };
   } finally {
     for (const h of started) await h.stop();
     listener.close();
@@ -264,8 +268,11 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const cases = Object.values(CASES);
-    const { logs, table, started: all, port } = await runSuite(cases, undefined, EARLY);
+    const { logs, table, started: all, port, processes } = await runSuite(cases, undefined, EARLY);
     const [early, ...started] = all;
+    for (const h of all) { // snapshot --json: valid JSON without a raw control, the exact bytes
+      assert.deepEqual(encodeText(processes.find((p) => p.pid === h.pid)?.path ?? ""), h.exe);
+    }
     checkSet(logs, table);
     checkInitial(logs.INITIAL, EARLY, early, port);
     cases.forEach((c, i) => checkProcess(logs, c, started[i], port));
