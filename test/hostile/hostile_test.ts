@@ -214,7 +214,7 @@ async function runSuite(cases: Case[], passwd?: string, early?: Case) {
     }
     await monitor.status;
     await stderr;
-    if (!Deno.env.get("KEEP")) Deno.removeSync(dir, { recursive: true });
+    Deno.removeSync(dir, { recursive: true });
   }
 }
 
