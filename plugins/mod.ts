@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { PluginFactory } from "../src/plugin/api.ts";
+import type { BuiltinPlugin } from "../src/plugin/builtin.ts";
 import exec from "./exec/mod.ts";
 import eventlog from "./eventlog/mod.ts";
 import filter from "./filter/mod.ts";
@@ -17,15 +17,7 @@ import otlp from "./otlp/mod.ts";
 import syslog from "./syslog/mod.ts";
 import webhook from "./webhook/mod.ts";
 
-/** One built-in plugin. */
-export interface BuiltinPlugin {
-  /** The id a config file names it by; also its folder name under `plugins/`. */
-  readonly id: string;
-  /** One line saying what it does (for `--help`-style listings). */
-  readonly summary: string;
-  /** The factory its `mod.ts` default-exports. */
-  readonly factory: PluginFactory;
-}
+export type { BuiltinPlugin } from "../src/plugin/builtin.ts";
 
 const list: BuiltinPlugin[] = [
   {

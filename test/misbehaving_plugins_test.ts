@@ -65,15 +65,30 @@ Deno.test("misbehaving user plugins do not stop the log set, are reported once e
     assert.ok(Date.now() - t0 < 15_000, "stopped within a bound");
     // each failure is reported once with the plugin's id (later ones of the same hook are only counted)
     for (
-      const [id, failure] of [["throws", "filter failed: boom"], ["rejects", "onChanges failed: rejected"], [
-        "never",
-        "did not finish",
-      ], ["busy", "did not finish"]]
+      const [id, failure] of [["throws", "filter failed: boom"], ["rejects", "onChanges failed: rejected"]]
     ) {
       const lines = err.split("\n").filter((l) =>
         l.startsWith(`portreporter: plugin ${id}: `) && l.includes(failure)
       );
       assert.equal(lines.length, 1, `${id}'s failure is reported once: ${err}`);
+    }
+    // a hang stops the plugin and says when it is tried again; each retry that hangs again waits twice as long
+    for (const id of ["never", "busy"]) {
+      const trips = err.split("\n").filter((l) =>
+        l.startsWith(`portreporter: plugin ${id}: filter did not finish`)
+      );
+      assert.ok(trips.length >= 1, err);
+      assert.deepEqual(
+        trips.map((l) => / tried again in (.*)$/.exec(l)?.[1]),
+        ["1 s", "2 s", "4 s", "8 s", "16 s"].slice(0, trips.length),
+        err,
+      );
+      assert.match(
+        err,
+        new RegExp(
+          `portreporter: plugin ${id}: stopped, tried again in .*; 0 calls, ${trips.length} timed out`,
+        ),
+      );
     }
     const events = readLogs(dir).EVENTS.trim().split("\n").map((l) => JSON.parse(l));
     assert.ok(

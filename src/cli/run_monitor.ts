@@ -36,7 +36,7 @@ export function prepareLogDir(dir: string): void {
   }
 }
 
-/** File names the pipeline loads from a plugin folder (as `PLUGIN_FILE_EXTENSIONS` in src/plugin/pipeline.ts). */
+/** File names the pipeline loads from a plugin folder (as `PLUGIN_FILE_EXTENSIONS` in src/plugin/load.ts). */
 const PLUGIN_FILE = /\.(ts|js|mts|mjs)$/;
 
 /** Whether `dir` holds a user plugin file; false when it does not exist. */
@@ -66,6 +66,7 @@ export async function runWithSettings(settings: Settings, hooks: RunHooks): Prom
   const pipeline = settings.plugins.length || hasPluginFiles(settings.pluginDir)
     ? await (await import("../plugin/pipeline.ts")).createPipeline({
       specs: settings.plugins,
+      builtins: (await import("../../plugins/mod.ts")).builtinPlugins,
       pluginDir: settings.pluginDir,
       configDir: settings.configDir,
       clock: systemClock,
@@ -93,6 +94,7 @@ export async function runWithSettings(settings: Settings, hooks: RunHooks): Prom
     });
   } finally {
     await pipeline?.close();
+    for (const line of pipeline?.summary() ?? []) hooks.log(line);
     collector.close();
   }
 }

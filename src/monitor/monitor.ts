@@ -153,16 +153,24 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorStats> {
       const changes = tracker.observe(snapshot);
       let output = { changes, alerts: [] as Alert[] };
       if (opts.pipeline && changes.length) output = await opts.pipeline.run(changes);
+      // The changes (classic set and PR-EVENTS) are written first and on their own: nothing a plugin raised
+      // can keep them out of the logs.
       try {
         logSet.tick(snapshot.time);
-        if (output.changes.length || output.alerts.length) {
-          logSet.write({ time: snapshot.time, changes: output.changes, alerts: output.alerts, snapshot });
-        }
+        if (output.changes.length) logSet.write({ time: snapshot.time, changes: output.changes, snapshot });
         stats.changes += output.changes.length;
-        stats.alerts += output.alerts.length;
       } catch (e) {
         stats.writeErrors++;
         log(`writing the logs failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      try {
+        if (output.alerts.length) {
+          logSet.write({ time: snapshot.time, changes: [], alerts: output.alerts, snapshot });
+        }
+        stats.alerts += output.alerts.length;
+      } catch (e) {
+        stats.writeErrors++;
+        log(`writing the alerts failed: ${e instanceof Error ? e.message : String(e)}`);
       }
       stats.polls++;
       const now = clock.now();

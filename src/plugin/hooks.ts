@@ -49,18 +49,32 @@ export function describeError(err: unknown): string {
   const ansi = /\u001b\[[0-9;]*m/g;
   let head: string;
   let rest = "";
-  if (err instanceof Error) {
-    const text = String(err.message ?? "").replace(ansi, "");
-    const lines = text.split(/\r?\n/);
-    const name = err.name && err.name !== "Error" && !lines[0].startsWith(err.name) ? `${err.name}: ` : "";
-    head = `${name}${lines[0].trim()}`;
-    const cause = (err as { cause?: unknown }).cause;
-    if (cause instanceof Error && cause.message && !head.includes(cause.message)) {
-      head += `: ${cause.message.replace(ansi, "").split(/\r?\n/)[0]}`;
+  let isError = false;
+  try {
+    isError = err instanceof Error && typeof err.message === "string";
+  } catch {
+    // a Proxy that throws
+  }
+  if (isError && err instanceof Error) {
+    try {
+      const text = String(err.message ?? "").replace(ansi, "");
+      const lines = text.split(/\r?\n/);
+      const name = err.name && err.name !== "Error" && !lines[0].startsWith(err.name) ? `${err.name}: ` : "";
+      head = `${name}${lines[0].trim()}`;
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof Error && cause.message && !head.includes(cause.message)) {
+        head += `: ${cause.message.replace(ansi, "").split(/\r?\n/)[0]}`;
+      }
+      rest = `${lines.slice(1).join("\n")}\n${String(err.stack ?? "").replace(ansi, "")}`;
+    } catch {
+      head = "threw an error that cannot be shown (reading its message or name throws)";
     }
-    rest = `${lines.slice(1).join("\n")}\n${String(err.stack ?? "").replace(ansi, "")}`;
   } else {
-    head = String(err).replace(ansi, "").split(/\r?\n/)[0];
+    try {
+      head = String(err).replace(ansi, "").split(/\r?\n/)[0];
+    } catch {
+      head = "threw a value that cannot be shown (its toString throws)";
+    }
   }
   const at = /(file:\/\/[^\s)]+:\d+:\d+)/.exec(rest);
   if (at && !head.includes(at[1])) head += ` (at ${at[1]})`;

@@ -14,14 +14,19 @@ const fixture = (name: string) => join(testdata, name);
 /** Builds a pipeline whose log lines are collected. */
 async function pipelineWith(opts: Partial<PipelineOptions>) {
   const lines: string[] = [];
-  const pipeline = await createPipeline({ specs: [], log: (l) => lines.push(l), ...opts });
+  const pipeline = await createPipeline({
+    specs: [],
+    builtins: builtinPlugins,
+    log: (l) => / loaded from /.test(l) || lines.push(l),
+    ...opts,
+  });
   return { pipeline, lines };
 }
 
 /** Asserts that createPipeline throws a one-line UsageError matching `pattern`. */
 async function assertUsageError(opts: Partial<PipelineOptions>, pattern: RegExp) {
   await assert.rejects(
-    () => createPipeline({ specs: [], log: () => {}, ...opts }),
+    () => createPipeline({ specs: [], builtins: builtinPlugins, log: () => {}, ...opts }),
     (err: unknown) => {
       assert.ok(err instanceof UsageError, `expected UsageError, got ${err}`);
       assert.ok(!err.message.includes("\n"), `message must be one line: ${JSON.stringify(err.message)}`);
@@ -243,10 +248,14 @@ Deno.test("a built-in (in-process) whose hooks throw, reject or hang cannot stop
   assert.deepEqual(lines.length, 3, lines.join("\n"));
   assert.match(lines[0], /^plugin hang: filter failed: nine/);
   assert.match(lines[1], /^plugin hang: onChanges failed: nope/);
-  assert.match(lines[2], /^plugin hang: onAlerts did not finish within 300 ms; plugin disabled/);
+  assert.match(
+    lines[2],
+    /^plugin hang: onAlerts did not finish within 300 ms \(1 change\); stopped \(skipped\), tried again in 1 s/,
+  );
   const again = await within(5000, () => pipeline.run([listener(8081)]));
   assert.deepEqual(again.alerts.length, 1);
-  assert.deepEqual(lines.length, 3, "a disabled plugin is not called again");
+  assert.deepEqual(lines.length, 3, "a stopped plugin is not called again during its backoff");
+  assert.match(pipeline.summary().join("\n"), /plugin hang: stopped, tried again in .*1 timed out/);
   await within(5000, () => pipeline.close());
 });
 
@@ -344,5 +353,41 @@ Deno.test("the example of plugins/README.md works as written", async () => {
   assert.deepEqual(out.alerts.map((a) => `${a.pluginId} ${a.severity} ${a.message}`), [
     "ssh-watch info ssh connection from 203.0.113.9",
   ]);
+  await pipeline.close();
+});
+
+Deno.test("a plugin whose every call hangs is tried again after a doubling backoff, never disabled", async () => {
+  let calls = 0;
+  const hanging: BuiltinPlugin = {
+    id: "stuck",
+    summary: "test",
+    factory: () => ({
+      apiVersion: 1,
+      id: "stuck",
+      onChanges: () => {
+        calls++;
+        return new Promise(() => {});
+      },
+    }),
+  };
+  const { pipeline, lines } = await pipelineWith({
+    specs: [{ name: "stuck" }],
+    builtins: new Map([["stuck", hanging]]),
+    hookTimeoutMs: 50,
+    backoffMs: 100,
+  });
+  for (let i = 0; i < 200 && lines.filter((l) => l.includes("did not finish")).length < 4; i++) {
+    await pipeline.run([listener(8000 + i)]);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const trips = lines.filter((l) => l.includes("did not finish")).map((l) =>
+    / tried again in (.*)$/.exec(l)?.[1]
+  );
+  assert.deepEqual(trips, ["100 ms", "200 ms", "400 ms", "800 ms"], lines.join("\n"));
+  assert.equal(calls, 4, "called once per trip: skipped while its breaker is open");
+  assert.match(
+    pipeline.summary()[0],
+    /^plugin stuck: stopped, tried again .*; 0 calls, 4 timed out, 3 restarts, \d+ calls skipped$/,
+  );
   await pipeline.close();
 });

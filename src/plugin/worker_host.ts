@@ -42,7 +42,7 @@ export interface WorkerPermissions {
 
 /** Messages the bootstrap sends that are not answers to a request: an alert, or a line for the log. */
 export type WorkerEvent =
-  | { type: "alert"; alert: AlertRequest }
+  | { type: "alert"; alert: AlertRequest; ref?: unknown }
   | { type: "log"; line: string };
 
 /** Answer to request `seq`. */
@@ -78,11 +78,80 @@ function workerBootstrap(h: Helpers): void {
     try {
       scope.postMessage(message);
     } catch (err) {
-      scope.postMessage({ type: "log", line: `could not pass a value to the host: ${h.describeError(err)}` });
+      const why = h.describeError(err);
+      const m = message as { seq?: unknown };
+      scope.postMessage(
+        typeof m.seq === "number"
+          ? { seq: m.seq, ok: false, error: `returned a value that cannot be passed on: ${why}` }
+          : { type: "log", line: `could not pass a value to the host: ${why}` },
+      );
     }
   };
-  // The host process's stdio is its channel to the monitor: a plugin's console output becomes log lines (with
-  // its id and rate limit), and the standard streams are out of reach (best effort: not a security boundary).
+  /** The id the runtime gave each change handed to the plugin (alerts refer to changes by it). */
+  let refs = new WeakMap<object, unknown>();
+  const remember = (changes: unknown, ids: unknown) => {
+    refs = new WeakMap();
+    if (!Array.isArray(changes) || !Array.isArray(ids)) return;
+    changes.forEach((c, i) => typeof c === "object" && c !== null && refs.set(c, ids[i]));
+  };
+  const alert = (req: unknown) => {
+    const r = req as { change?: unknown } | null;
+    const ref = typeof r === "object" && r !== null && typeof r.change === "object" && r.change !== null
+      ? refs.get(r.change)
+      : undefined;
+    post({ type: "alert", alert: ref === undefined ? req : { ...r, change: undefined }, ref });
+  };
+  // What a plugin must not reach, removed before it is imported: the internal ops, storage that writes to
+  // disk without a permission (Cache API), nested Workers and code built from strings (both could import
+  // files the load-time check never saw), and a real exit (reported as what it is instead).
+  const g = globalThis as unknown as Record<string, unknown>;
+  const denoAny = (globalThis as unknown as { Deno: Record<string | symbol, unknown> }).Deno;
+  const refuse = (what: string) => () => {
+    throw new Error(`${what} is not available to plugins`);
+  };
+  try {
+    delete denoAny[denoAny.internal as symbol];
+  } catch {
+    // not configurable: left as it is
+  }
+  for (const name of ["caches", "CacheStorage", "Cache", "Worker", "BroadcastChannel", "localStorage"]) {
+    try {
+      delete g[name];
+    } catch {
+      // not configurable
+    }
+  }
+  const seal = (obj: Record<string | symbol, unknown>, key: string, value: unknown) => {
+    try {
+      Object.defineProperty(obj, key, { value, writable: false, configurable: false });
+    } catch {
+      // not configurable
+    }
+  };
+  class PluginExit extends Error {}
+  const exit = (code?: unknown) => {
+    throw new PluginExit(`called Deno.exit(${code === undefined ? "" : h.describeError(code)})`);
+  };
+  seal(denoAny, "exit", exit);
+  seal(g, "close", () => {
+    throw new PluginExit("called close()");
+  });
+  seal(g, "eval", refuse("eval"));
+  const noCode = refuse("new Function (code from strings)");
+  for (const f of [function () {}, async function () {}, function* () {}, async function* () {}]) {
+    seal(Object.getPrototypeOf(f), "constructor", noCode);
+  }
+  (noCode as unknown as { prototype: unknown }).prototype = Function.prototype;
+  seal(g, "Function", noCode);
+  for (const timer of ["setTimeout", "setInterval"]) {
+    const real = g[timer] as (...a: unknown[]) => unknown;
+    seal(g, timer, (fn: unknown, ...rest: unknown[]) => {
+      if (typeof fn !== "function") throw new TypeError(`${timer} needs a function`);
+      return real(fn, ...rest);
+    });
+  }
+  // The host's stdio carries nothing (the monitor talks to the host over a private channel), but a plugin's
+  // console output is meant as log lines: it becomes log events (with its id and rate limit).
   const denoNs =
     (globalThis as unknown as { Deno: Record<string, unknown> & { inspect(v: unknown): string } })
       .Deno;
@@ -170,7 +239,7 @@ function workerBootstrap(h: Helpers): void {
           id: msg.id,
           options,
           log: (line: unknown) => post({ type: "log", line: String(line) }),
-          alert: (alert: unknown) => post({ type: "alert", alert }),
+          alert,
           now: () => Date.now(),
         });
         if (plugin.init) {
@@ -181,8 +250,10 @@ function workerBootstrap(h: Helpers): void {
           }
         }
       } else if (msg.op === "batch") {
+        remember(msg.changes, msg.refs);
         result = await h.processBatch(plugin, msg.changes as unknown[], h.describeError);
       } else if (msg.op === "onChanges") {
+        remember(msg.changes, msg.refs);
         await plugin.onChanges(msg.changes, ctx);
       } else if (msg.op === "onAlerts") {
         await plugin.onAlerts(msg.alerts);
@@ -208,6 +279,15 @@ export class WorkerCallError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "WorkerCallError";
+  }
+}
+
+/** A request that could not be answered because the plugin host is restarting or gone (not the plugin's fault). */
+export class HostUnavailableError extends WorkerCallError {
+  /** @param message one line. */
+  constructor(message: string) {
+    super(message);
+    this.name = "HostUnavailableError";
   }
 }
 

@@ -44,6 +44,7 @@ import { join } from "node:path";
 import { readLogs, ROOT, waitFor } from "../helpers.ts";
 import { walkProcesses } from "../../src/platform/windows/process.ts";
 import { createPipeline } from "../../src/plugin/pipeline.ts";
+import { builtinPlugins } from "../../plugins/mod.ts";
 import { change, listener } from "../../src/plugin/testdata/changes.ts";
 import { type Helper, ignore, startHelper } from "./lab_util.ts";
 import { assertHelperPorts, cliArgs, helperInPorts, linesOf } from "./log_checks.ts";
@@ -366,6 +367,7 @@ Deno.test(
     const lines: string[] = [];
     const before = new Set(childrenOf(Deno.pid));
     const pipeline = await createPipeline({
+      builtins: builtinPlugins,
       specs: [{ path: join(testdata, "good.ts"), options: { tag: "w" } }],
       log: (l) => lines.push(l),
     });
