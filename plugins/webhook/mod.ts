@@ -45,6 +45,15 @@ export function redact(text: string, secrets: readonly string[]): string {
 type Attempt = { ok: true } | { ok: false; permanent: boolean; detail: string };
 
 /** The `webhook` plugin factory. */
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Whether a header value has no CR, LF or other control character (they would split or break the request). */
+function headerValueOk(value: string): boolean {
+  // deno-lint-ignore no-control-regex
+  return !/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value);
+}
+
 export default definePlugin((options: Record<string, unknown>): Plugin => {
   const r = new OptionReader(options, [
     "url",
@@ -75,6 +84,19 @@ export default definePlugin((options: Record<string, unknown>): Plugin => {
     throw new UsageError(
       `option "headers" must not carry Authorization: name an environment variable in "authEnv"`,
     );
+  }
+  for (const [name, value] of Object.entries(extraHeaders)) {
+    if (!HEADER_NAME.test(name)) {
+      throw new UsageError(`option "headers": ${JSON.stringify(name)} is not a header name`);
+    }
+    if (!headerValueOk(value)) {
+      throw new UsageError(
+        `option "headers": the value of ${name} contains a line break or a control character (not shown); remove it`,
+      );
+    }
+  }
+  if (!headerValueOk(authScheme) || /\s/.test(authScheme)) {
+    throw new UsageError(`option "authScheme" must be one word without control characters`);
   }
   const queueSize = r.number("queueSize", 1000, { min: 1, max: 1_000_000 });
   const batchSize = r.number("batchSize", 20, { min: 1, max: 10_000 });
@@ -212,6 +234,12 @@ export default definePlugin((options: Record<string, unknown>): Plugin => {
         }
         if (!token) {
           throw new UsageError(`environment variable ${authEnv} (option authEnv) is not set or empty`);
+        }
+        if (!headerValueOk(token)) {
+          throw new UsageError(
+            `environment variable ${authEnv} (option authEnv) contains a line break or a control character ` +
+              `(its value is not shown); set it to the token alone`,
+          );
         }
         secrets.push(token);
         headers["authorization"] = `${authScheme} ${token}`;

@@ -199,6 +199,32 @@ Deno.test("webhook: option and environment errors at start", async () => {
   );
 });
 
+Deno.test("webhook: a token or header value with CR/LF is refused at start, naming the variable, never the value", async () => {
+  Deno.env.set("PR_TEST_WEBHOOK_NL", "Bearer NLTOKEN123\r\nX-Evil: 1");
+  try {
+    const options = { url: "http://x/", authEnv: "PR_TEST_WEBHOOK_NL" };
+    const t = testContext("webhook", options);
+    await assert.rejects(
+      async () => await webhook(options).init!(options, t.ctx),
+      (err: Error) => {
+        assert.ok(err instanceof UsageError);
+        assert.match(err.message, /environment variable PR_TEST_WEBHOOK_NL .*line break/);
+        assert.ok(!err.message.includes("NLTOKEN123"), err.message);
+        assert.ok(!/[\r\n]/.test(err.message));
+        return true;
+      },
+    );
+  } finally {
+    Deno.env.delete("PR_TEST_WEBHOOK_NL");
+  }
+  assert.throws(
+    () => webhook({ url: "http://x/", headers: { "X-Key": "SECRETVALUE\nX-Evil: 1" } }),
+    (err: Error) =>
+      err instanceof UsageError && /X-Key/.test(err.message) && !err.message.includes("SECRETVALUE"),
+  );
+  assert.throws(() => webhook({ url: "http://x/", headers: { "X Bad": "v" } }), UsageError);
+});
+
 Deno.test("redaction keeps only origins and removes secrets", () => {
   assert.equal(redactUrl("https://u:p@hooks.example.com:8443/a/b?c=d#e"), "https://hooks.example.com:8443");
   assert.equal(
