@@ -5,11 +5,13 @@
  * @module
  */
 
-import { extname, resolve } from "node:path";
+import { dirname, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../errors.ts";
 import { describeError } from "./hooks.ts";
+import { checkImports } from "./imports.ts";
 import { isRecord } from "./options.ts";
+import { checkTrust } from "./trust.ts";
 import type { WorkerPermissions } from "./worker_host.ts";
 
 /** One configured plugin: a built-in by `name`, or a user plugin file by `path`. */
@@ -115,8 +117,16 @@ export async function listPluginDir(dir: string): Promise<string[]> {
   return files.sort();
 }
 
-/** Checks a user plugin file and its `permissions` option (everything that needs no loading). */
-async function planFile(file: string, rawOptions: Record<string, unknown>, base: string): Promise<Planned> {
+/**
+ * Checks a user plugin file (its imports and the trust of every file and folder it loads from) and its
+ * `permissions` option: everything that needs no loading.
+ */
+async function planFile(
+  file: string,
+  rawOptions: Record<string, unknown>,
+  base: string,
+  folder = dirname(file),
+): Promise<Planned> {
   if (!PLUGIN_FILE_EXTENSIONS.includes(extname(file))) {
     throw new UsageError(`plugin ${file}: not a .ts or .js file`);
   }
@@ -127,6 +137,11 @@ async function planFile(file: string, rawOptions: Record<string, unknown>, base:
     if (err instanceof UsageError) throw err;
     if (err instanceof Deno.errors.NotFound) throw new UsageError(`plugin ${file}: file not found`);
     throw new UsageError(`plugin ${file}: cannot read it (${describeError(err)})`);
+  }
+  try {
+    await checkTrust(await checkImports(file, folder), folder);
+  } catch (err) {
+    throw new UsageError(`plugin ${file}: ${describeError(err)}`);
   }
   const { permissions, ...options } = rawOptions;
   return { kind: "file", file, options, perms: workerPermissions(file, permissions, base, file) };
@@ -175,12 +190,13 @@ export async function plan(
   for (const [i, spec] of specs.entries()) await push(() => planSpec(i, spec, base));
   if (!pluginDir) return out;
   const seen = new Set(out.flatMap((p) => p.kind === "file" ? [p.file] : []));
+  const dir = resolve(base, pluginDir);
   let files: string[] = [];
   try {
-    files = await listPluginDir(resolve(base, pluginDir));
+    files = await listPluginDir(dir);
   } catch (error) {
     out.push({ kind: "error", error });
   }
-  for (const file of files) if (!seen.has(file)) await push(() => planFile(file, {}, base));
+  for (const file of files) if (!seen.has(file)) await push(() => planFile(file, {}, base, dir));
   return out;
 }
