@@ -42,7 +42,9 @@ const PLUGIN_FILE = /\.(ts|js|mts|mjs)$/;
 /** Whether `dir` holds a user plugin file; false when it does not exist. */
 export function hasPluginFiles(dir: string): boolean {
   try {
-    for (const entry of Deno.readDirSync(dir)) if (entry.isFile && PLUGIN_FILE.test(entry.name)) return true;
+    for (const entry of Deno.readDirSync(dir)) {
+      if ((entry.isFile || entry.isSymlink) && PLUGIN_FILE.test(entry.name)) return true;
+    }
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound) && !(e instanceof Deno.errors.NotADirectory)) throw e;
   }

@@ -116,5 +116,6 @@ function inProcess(plugin: Plugin, ctx: PluginContext): Transport {
     },
     revive: () => Promise.resolve(null),
     state: () => "ready",
+    settle: () => Promise.resolve(),
   };
 }

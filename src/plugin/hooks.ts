@@ -143,8 +143,18 @@ export async function processBatch(
       let fields: Record<string, unknown> | null = null;
       try {
         const v = await plugin.enrich(changes[i] as never);
-        if (typeof v === "object" && v !== null && !Array.isArray(v)) fields = v as Record<string, unknown>;
-        else if (v !== undefined && v !== null) {
+        if (typeof v === "object" && v !== null && !Array.isArray(v)) {
+          // Bounded here already (the monitor cuts again, with a marker), so that a huge value costs nothing
+          // to pass on: a string field is kept to 8192 characters, any other field to 8192 of JSON.
+          fields = {};
+          for (const [key, value] of Object.entries(v)) {
+            if (typeof value === "string") fields[key] = value.length > 8192 ? value.slice(0, 8192) : value;
+            else {
+              const json = JSON.stringify(value);
+              fields[key] = json !== undefined && json.length > 8192 ? json.slice(0, 8192) : value;
+            }
+          }
+        } else if (v !== undefined && v !== null) {
           fail("enrich", new TypeError(`returned ${typeof v}, expected an object`));
         }
       } catch (err) {

@@ -57,6 +57,11 @@ export class HostedPlugin {
     return this.#dead === null && this.#parked === null && this.#host.ready;
   }
 
+  /** Waits up to `ms` for a restart of its plugin host in progress. */
+  settle(ms: number): Promise<boolean> {
+    return this.#host.whenReady(ms);
+  }
+
   /** The setup steps to replay after a restart. */
   get setups(): readonly { op: string; payload: Record<string, unknown> }[] {
     return this.#setups;

@@ -152,35 +152,42 @@ function dataText(url: string): string | null {
  * Checks every module `file` can load, recursively; returns the local files found (the plugin file first),
  * or throws an Error whose one-line message names the refused specifier and the file that imports it.
  * @param folder the plugin's folder: local imports must stay inside it.
+ * @param vet called with each local file before it is read (the trust check); may throw.
  */
-export async function checkImports(file: string, folder: string): Promise<string[]> {
+export async function checkImports(
+  file: string,
+  folder: string,
+  vet: (path: string) => Promise<void> = () => Promise.resolve(),
+): Promise<string[]> {
   const files: string[] = [];
   const seen = new Set<string>();
-  const visit = async (path: string, source: string | null) => {
-    const text = source ?? await Deno.readTextFile(path);
+  const visit = async (at: string, source: string | null) => {
+    const path = at === file ? "" : `${relative(folder, at)}: `;
+    if (source === null) await vet(at);
+    const text = source ?? await Deno.readTextFile(at);
     for (const { specifier } of findImports(text)) {
       if (specifier === null) {
-        throw new Error(`${path}: import() with a computed specifier is refused (use a string literal)`);
+        throw new Error(`${path}import() with a computed specifier is refused (use a string literal)`);
       }
       if (specifier.startsWith("node:")) {
         if (REFUSED_NODE_MODULES.includes(specifier)) {
-          throw new Error(`${path}: import of ${specifier} is refused`);
+          throw new Error(`${path}import of ${specifier} is refused`);
         }
         continue;
       }
       if (specifier.startsWith("data:")) {
         const inner = dataText(specifier);
-        if (inner === null) throw new Error(`${path}: import of an unreadable data: URL is refused`);
-        await visit(path, inner);
+        if (inner === null) throw new Error(`${path}import of an unreadable data: URL is refused`);
+        await visit(at, inner);
         continue;
       }
       let target: string;
       if (specifier.startsWith("./") || specifier.startsWith("../")) {
-        target = resolve(dirname(path), specifier);
+        target = resolve(dirname(at), specifier);
       } else if (specifier.startsWith("file:")) target = fileURLToPath(specifier);
       else {
         throw new Error(
-          `${path}: import of ${
+          `${path}import of ${
             JSON.stringify(specifier.slice(0, 200))
           } is refused (only files in the plugin's ` +
             `folder, data: and node: built-ins)`,
@@ -188,7 +195,7 @@ export async function checkImports(file: string, folder: string): Promise<string
       }
       if (!within(folder, target)) {
         throw new Error(
-          `${path}: import of ${JSON.stringify(specifier)} is refused (outside the plugin's folder)`,
+          `${path}import of ${JSON.stringify(specifier)} is refused (outside the plugin's folder)`,
         );
       }
       if (seen.has(target)) continue;

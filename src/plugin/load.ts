@@ -139,9 +139,9 @@ async function planFile(
     throw new UsageError(`plugin ${file}: cannot read it (${describeError(err)})`);
   }
   try {
-    await checkTrust(await checkImports(file, folder), folder);
+    await checkImports(file, folder, (path) => checkTrust([path], folder));
   } catch (err) {
-    throw new UsageError(`plugin ${file}: ${describeError(err)}`);
+    throw new UsageError(`plugin ${file}: ${err instanceof Error ? err.message : describeError(err)}`);
   }
   const { permissions, ...options } = rawOptions;
   return { kind: "file", file, options, perms: workerPermissions(file, permissions, base, file) };

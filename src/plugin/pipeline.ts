@@ -131,6 +131,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const runnerOptions = {
     hookTimeoutMs: opts.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
     perChangeMs: opts.perChangeMs ?? DEFAULT_PER_CHANGE_MS,
+    restartWaitMs: Math.min(loadTimeoutMs, 5000),
     backoffMs: opts.backoffMs ?? DEFAULT_BACKOFF_MS,
     maxBackoffMs: DEFAULT_MAX_BACKOFF_MS,
     monotonic: () => performance.now(),
@@ -234,12 +235,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
 
   let closed = false;
   let tail: Promise<unknown> = Promise.resolve();
-  const runOne = async (input: Change[]): Promise<PipelineResult> => {
-    // While the plugin host restarts (a plugin hung), wait for it up to one hook budget, so that the other
-    // user plugins still see this batch.
-    await host?.whenReady(runnerOptions.hookTimeoutMs);
-    return await runBatch(entries, input, refs);
-  };
+  const runOne = (input: Change[]): Promise<PipelineResult> => runBatch(entries, input, refs);
   return {
     ids: entries.map((e) => e.runner.id),
     run(changes: Change[]): Promise<PipelineResult> {

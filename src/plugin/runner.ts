@@ -51,6 +51,8 @@ export interface Transport {
   revive(): Promise<string | null>;
   /** `ready`, `waiting` (the plugin host restarts: skip, no failure) or `stopped` (needs {@link revive}). */
   state(): "ready" | "waiting" | "stopped";
+  /** Waits up to `ms` while it is `waiting` (the plugin host restarts). */
+  settle(ms: number): Promise<unknown>;
 }
 
 /** Budgets and backoff of a runner. */
@@ -59,6 +61,8 @@ export interface RunnerOptions {
   hookTimeoutMs: number;
   /** Extra budget per change, ms. */
   perChangeMs: number;
+  /** How long a call waits for a restart of the plugin host (another plugin hung) before it is skipped, ms. */
+  restartWaitMs: number;
   /** First backoff, ms. */
   backoffMs: number;
   /** Longest backoff, ms. */
@@ -156,7 +160,14 @@ export class Runner {
   ): Promise<unknown> {
     if (!await this.#usable()) return undefined;
     const ms = this.budget(size);
-    const outcome = await withTimeout(() => this.#transport.call(hook, payload), ms);
+    let outcome = await withTimeout(() => this.#transport.call(hook, payload), ms);
+    if (!outcome.ok && !outcome.timeout && this.#transport.classify(outcome.error).kind === "unavailable") {
+      // The plugin host was killed under this call (another plugin hung): once it is back, try again.
+      await this.#transport.settle(this.#opts.restartWaitMs);
+      if (this.#transport.state() === "ready") {
+        outcome = await withTimeout(() => this.#transport.call(hook, payload), ms);
+      }
+    }
     if (outcome.ok) {
       this.counts.calls++;
       this.#trips = 0;
@@ -237,6 +248,7 @@ export class Runner {
       this.counts.skipped++;
       return false;
     }
+    if (this.#transport.state() === "waiting") await this.#transport.settle(this.#opts.restartWaitMs);
     if (this.#transport.state() !== "ready") {
       this.counts.skipped++;
       return false;

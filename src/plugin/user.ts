@@ -96,6 +96,7 @@ function hostedTransport(
       }
     },
     state: () => hosted.dead || hosted.parked ? "stopped" : hosted.ready ? "ready" : "waiting",
+    settle: (ms) => hosted.settle(ms),
   };
 }
 
