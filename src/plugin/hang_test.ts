@@ -47,7 +47,7 @@ for (const [file, id] of [["never_resolves.ts", "never"], ["busy_loop.ts", "busy
     assert.match(
       lines[0],
       new RegExp(
-        `^plugin ${id}: filter did not finish within 306 ms \\(4 changes\\); stopped \\(plugin host process killed and restarted\\), tried again in 60 s$`,
+        `^plugin ${id}: filter did not finish within 330 ms \\(4 changes\\); stopped \\(plugin host process killed and restarted\\), tried again in 60 s$`,
       ),
     );
     await within(() => pipeline.close());
@@ -131,7 +131,7 @@ Deno.test({
       assert.equal(timeouts.length, 1, lines.join("\n"));
       assert.match(
         timeouts[0],
-        /^plugin busy: filter did not finish within 306 ms \(4 changes\); stopped \(plugin host process killed and restarted\), tried again in 60 s$/,
+        /^plugin busy: filter did not finish within 330 ms \(4 changes\); stopped \(plugin host process killed and restarted\), tried again in 60 s$/,
       );
 
       assert.ok(await eventually(() => !alive(host), 5000), `plugin host ${host} still runs after the kill`);

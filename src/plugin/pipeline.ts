@@ -26,13 +26,14 @@ import { ChangeRefs, checkAlert, pluginLogText } from "./boundary.ts";
 import { type BuiltinRegistry, loadBuiltin } from "./builtin.ts";
 import { describeError } from "./hooks.ts";
 import { PluginHost, pluginHostCommand } from "./host_client.ts";
-import { describeGrants, plan, type PluginSpec } from "./load.ts";
+import { describeGrants, plan, type Planned, type PluginSpec } from "./load.ts";
 import {
   DEFAULT_BACKOFF_MS,
   DEFAULT_HOOK_TIMEOUT_MS,
   DEFAULT_MAX_BACKOFF_MS,
   DEFAULT_PER_CHANGE_MS,
   Runner,
+  type RunnerOptions,
   withTimeout,
 } from "./runner.ts";
 import { loadUser } from "./user.ts";
@@ -56,7 +57,7 @@ export interface PipelineOptions {
   clock?: Clock;
   /** Budget of one hook call on one change, ms (default 500). */
   hookTimeoutMs?: number;
-  /** Extra budget per change of a batch, ms (default 2). */
+  /** Extra budget per change of a batch, ms (default 10). */
   perChangeMs?: number;
   /** First backoff after a plugin timed out or crashed, ms (default 1000; doubles up to 5 minutes). */
   backoffMs?: number;
@@ -109,18 +110,18 @@ function pluginLogger(id: string, clock: Clock, log: (line: string) => void): (l
   };
 }
 
-/**
- * Loads every configured plugin (specs in order, then the plugin folder) and returns the pipeline. Prints
- * one line per plugin loaded: id, where it comes from, what it is granted.
- *
- * @throws {UsageError} one line naming the plugin, for an unknown built-in name, a missing file, a syntax
- * error, a missing default export, bad options or a failed `init` — all found here, at start.
- */
-export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
-  const clock = opts.clock ?? systemClock;
+/** Checked settings of a pipeline. */
+interface Settings {
+  clock: Clock;
+  loadTimeoutMs: number;
+  closeTimeoutMs: number;
+  log: (line: string) => void;
+  runner: RunnerOptions;
+}
+
+function settingsOf(opts: PipelineOptions): Settings {
   const loadTimeoutMs = opts.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
   const closeTimeoutMs = opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
-  const base = opts.configDir ? resolve(opts.configDir) : Deno.cwd();
   const log = (line: string) => {
     try {
       opts.log(line);
@@ -128,7 +129,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
       // A failing logger must not stop the pipeline.
     }
   };
-  const runnerOptions = {
+  const runner: RunnerOptions = {
     hookTimeoutMs: opts.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
     perChangeMs: opts.perChangeMs ?? DEFAULT_PER_CHANGE_MS,
     restartWaitMs: Math.min(loadTimeoutMs, 5000),
@@ -137,126 +138,163 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
     monotonic: () => performance.now(),
     log,
   };
-  for (const [key, value] of Object.entries({ ...runnerOptions, loadTimeoutMs, closeTimeoutMs })) {
+  for (const [key, value] of Object.entries({ ...runner, loadTimeoutMs, closeTimeoutMs })) {
     if (typeof value === "number" && (!Number.isFinite(value) || value < 0)) {
       throw new UsageError(`plugin pipeline: ${key} must be a positive number`);
     }
   }
-  const refs = new ChangeRefs();
-  const entries: Entry[] = [];
-  const byId = new Map<string, Entry>();
-  const usedIds = new Set<string>();
-  const uniqueId = (id: string) => {
+  return { clock: opts.clock ?? systemClock, loadTimeoutMs, closeTimeoutMs, log, runner };
+}
+
+/** The loaded plugins and what they share: ids, alerts (checked at the boundary), loggers, plugin hosts. */
+class Assembly {
+  readonly entries: Entry[] = [];
+  readonly refs = new ChangeRefs();
+  readonly #s: Settings;
+  readonly #byId = new Map<string, Entry>();
+  readonly #usedIds = new Set<string>();
+  /** Alerts raised before the plugin's runner exists (during `init`). */
+  readonly #early = new Map<string, { req: unknown; ref: unknown }[]>();
+  readonly #loggers = new Map<string, (line: unknown) => void>();
+  #host: PluginHost | undefined;
+  /** Plugin hosts of their own, for plugins that had to be stopped once. */
+  readonly #ownHosts = new Set<PluginHost>();
+  #grants: WorkerPermissions[] = [];
+
+  constructor(s: Settings) {
+    this.#s = s;
+  }
+
+  uniqueId = (id: string): string => {
     let candidate = id;
-    for (let n = 2; usedIds.has(candidate); n++) candidate = `${id}#${n}`;
-    usedIds.add(candidate);
+    for (let n = 2; this.#usedIds.has(candidate); n++) candidate = `${id}#${n}`;
+    this.#usedIds.add(candidate);
     return candidate;
   };
-  /** A plugin's alert, checked at the boundary; raised before its runner exists, it waits in `early`. */
-  const early = new Map<string, { req: unknown; ref: unknown }[]>();
-  const raise = (id: string, req: unknown, ref?: unknown) => {
-    const entry = byId.get(id);
-    if (!entry) return void (early.get(id) ?? early.set(id, []).get(id)!).push({ req, ref });
-    const alert = checkAlert(id, req, ref, clock.now(), refs);
+
+  raise = (id: string, req: unknown, ref?: unknown): void => {
+    const entry = this.#byId.get(id);
+    if (!entry) return void (this.#early.get(id) ?? this.#early.set(id, []).get(id)!).push({ req, ref });
+    const alert = checkAlert(id, req, ref, this.#s.clock.now(), this.refs);
     if (typeof alert === "string") entry.runner.drop("alert", alert);
     else entry.alerts.push(alert);
   };
-  const loggers = new Map<string, (line: unknown) => void>();
-  const logger = (id: string) => loggers.get(id) ?? loggers.set(id, pluginLogger(id, clock, log)).get(id)!;
 
-  let host: PluginHost | undefined;
-  /** Plugin hosts of their own, for plugins that had to be stopped once. */
-  const ownHosts = new Set<PluginHost>();
-  const newHost = () =>
-    new PluginHost({ command: pluginHostCommand(grants), log, setupTimeoutMs: loadTimeoutMs });
-  let grants: WorkerPermissions[] = [];
-  const planned = await plan(opts.specs, opts.pluginDir, base);
-  grants = planned.flatMap((p) => p.kind === "file" ? [p.perms] : []);
-  const loadOne = async (item: (typeof planned)[number]) => {
+  logger = (id: string): (line: unknown) => void =>
+    this.#loggers.get(id) ?? this.#loggers.set(id, pluginLogger(id, this.#s.clock, this.#s.log)).get(id)!;
+
+  #newHost(): PluginHost {
+    const command = pluginHostCommand(this.#grants);
+    return new PluginHost({ command, log: this.#s.log, setupTimeoutMs: this.#s.loadTimeoutMs });
+  }
+
+  /** Loads every planned plugin in order; prints one line for each. */
+  async load(planned: Planned[], builtins: BuiltinRegistry): Promise<void> {
+    this.#grants = planned.flatMap((p) => p.kind === "file" ? [p.perms] : []);
+    for (const item of planned) {
+      const loaded = await this.#loadOne(item, builtins);
+      const runner = new Runner(loaded.id, loaded.label, loaded.hooks, loaded.transport, this.#s.runner);
+      const entry: Entry = { runner, alerts: [] };
+      this.entries.push(entry);
+      this.#byId.set(loaded.id, entry);
+      for (const e of this.#early.get(loaded.id)?.splice(0) ?? []) this.raise(loaded.id, e.req, e.ref);
+      this.#s.log(`plugin ${loaded.id}: loaded from ${loaded.label} (${loaded.grants})`);
+    }
+  }
+
+  async #loadOne(item: Planned, builtins: BuiltinRegistry) {
+    const { clock, loadTimeoutMs, log } = this.#s;
     if (item.kind === "error") throw item.error;
     if (item.kind === "builtin") {
-      const b = await loadBuiltin(opts.builtins ?? new Map(), item.name, item.options, {
-        uniqueId,
+      const context = (id: string, options: Record<string, unknown>): PluginContext =>
+        Object.freeze({
+          id,
+          options,
+          log: this.logger(id),
+          alert: (req: AlertRequest) => this.raise(id, req),
+          now: () => clock.now(),
+        });
+      const b = await loadBuiltin(builtins, item.name, item.options, {
+        uniqueId: this.uniqueId,
         loadTimeoutMs,
-        context: (id, options): PluginContext =>
-          Object.freeze({
-            id,
-            options,
-            log: logger(id),
-            alert: (req: AlertRequest) => raise(id, req),
-            now: () => clock.now(),
-          }),
+        context,
       });
       return { ...b, label: `"${item.name}"`, grants: "in process" };
     }
     const u = await loadUser(item.file, item.options, item.perms, {
-      host: () => host ??= newHost(),
+      host: () => this.#host ??= this.#newHost(),
       ownHost: () => {
-        const own = newHost();
-        ownHosts.add(own);
+        const own = this.#newHost();
+        this.#ownHosts.add(own);
         return own;
       },
-      uniqueId,
+      uniqueId: this.uniqueId,
       loadTimeoutMs,
       log,
       events: (id) => (event: WorkerEvent) =>
-        event.type === "alert" ? raise(id, event.alert, event.ref) : logger(id)(event.line),
+        event.type === "alert" ? this.raise(id, event.alert, event.ref) : this.logger(id)(event.line),
     });
     return { ...u, label: item.file, grants: describeGrants(item.perms) };
-  };
+  }
 
-  const closeAll = async () => {
+  /** Calls every plugin's `close` and ends the plugin hosts, within `closeTimeoutMs`. */
+  async close(): Promise<void> {
+    const { closeTimeoutMs, log } = this.#s;
     const deadline = performance.now() + closeTimeoutMs;
     const left = () => Math.max(200, deadline - performance.now());
-    await host?.whenReady(left());
-    await Promise.all(entries.map(async ({ runner }) => {
+    await this.#host?.whenReady(left());
+    await Promise.all(this.entries.map(async ({ runner }) => {
       if (!runner.hooks.has("close")) return;
       const outcome = await withTimeout(() => runner.call("close", 1, {}), left());
       if (!outcome.ok) log(`plugin ${runner.id}: close did not finish within ${closeTimeoutMs} ms`);
     }));
-    await Promise.all([host, ...ownHosts].map((h) => h?.close(left())));
-  };
+    await Promise.all([this.#host, ...this.#ownHosts].map((h) => h?.close(left())));
+  }
+}
 
+/**
+ * Loads every configured plugin (specs in order, then the plugin folder) and returns the pipeline. Prints
+ * one line per plugin loaded: id, where it comes from, what it is granted.
+ *
+ * @throws {UsageError} one line naming the plugin, for an unknown built-in name, a missing file, a syntax
+ * error, a missing default export, bad options or a failed `init` — all found here, at start.
+ */
+export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
+  const s = settingsOf(opts);
+  const set = new Assembly(s);
   try {
-    for (const item of planned) {
-      const loaded = await loadOne(item);
-      const runner = new Runner(loaded.id, loaded.label, loaded.hooks, loaded.transport, runnerOptions);
-      const entry: Entry = { runner, alerts: [] };
-      entries.push(entry);
-      byId.set(loaded.id, entry);
-      for (const e of early.get(loaded.id)?.splice(0) ?? []) raise(loaded.id, e.req, e.ref);
-      log(`plugin ${loaded.id}: loaded from ${loaded.label} (${loaded.grants})`);
-    }
+    await set.load(
+      await plan(opts.specs, opts.pluginDir, opts.configDir ? resolve(opts.configDir) : Deno.cwd()),
+      opts.builtins ?? new Map(),
+    );
   } catch (err) {
-    await closeAll();
+    await set.close();
     if (err instanceof UsageError) throw err;
     throw new UsageError(`plugin pipeline: ${describeError(err)}`);
   }
-
   let closed = false;
   let tail: Promise<unknown> = Promise.resolve();
-  const runOne = (input: Change[]): Promise<PipelineResult> => runBatch(entries, input, refs);
   return {
-    ids: entries.map((e) => e.runner.id),
+    ids: set.entries.map((e) => e.runner.id),
     run(changes: Change[]): Promise<PipelineResult> {
       const input = Array.isArray(changes) ? changes : [];
       if (closed) return Promise.resolve({ changes: [...input], alerts: [] });
-      const result = tail.then(() => runOne(input)).catch((err) => {
-        log(`plugin pipeline: internal error, batch passed through unchanged: ${describeError(err)}`);
+      const result = tail.then(() => runBatch(set.entries, input, set.refs)).catch((err) => {
+        s.log(`plugin pipeline: internal error, batch passed through unchanged: ${describeError(err)}`);
         return { changes: [...input], alerts: [] };
       });
       tail = result;
       return result;
     },
-    summary: () => entries.map((e) => e.runner.summary()),
+    summary: () => set.entries.map((e) => e.runner.summary()),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
       await tail;
-      await closeAll();
-      for (const { runner } of entries) {
+      await set.close();
+      for (const { runner } of set.entries) {
         for (const [hook, count] of runner.failuresByHook) {
-          if (count > 1) log(`plugin ${runner.id}: ${hook} failed ${count} times in total`);
+          if (count > 1) s.log(`plugin ${runner.id}: ${hook} failed ${count} times in total`);
         }
       }
     },

@@ -21,8 +21,8 @@ import { safeText } from "./boundary.ts";
 
 /** Default budget of one hook call on a batch of one change, in ms. */
 export const DEFAULT_HOOK_TIMEOUT_MS = 500;
-/** Default extra budget per change of the batch, in ms (a batch of 1000 changes gets 500 + 2000 ms). */
-export const DEFAULT_PER_CHANGE_MS = 2;
+/** Default extra budget per change of the batch, in ms (a batch of 500 changes gets 500 + 4990 ms). */
+export const DEFAULT_PER_CHANGE_MS = 10;
 /** Default first backoff after a trip of the breaker, in ms. */
 export const DEFAULT_BACKOFF_MS = 1000;
 /** Default longest backoff, in ms. */
