@@ -13,9 +13,11 @@
  * 3. for each plugin in order: `onAlerts` with every alert raised in this batch by any plugin (skipped when
  *    there are none).
  *
- * Every hook call is bounded by the pipeline's hook timeout. A hook that throws or rejects is counted, the
- * first failure is logged, and the batch goes on as if the hook had not been there (fail open: a broken
- * filter keeps the change). A hook that does not finish in time disables the plugin for the rest of the run.
+ * Every hook call is bounded by a budget (the hook timeout plus a little per change of the batch). A hook that
+ * throws or rejects is counted, the first failure is logged, and the batch goes on as if the hook had not been
+ * there (fail open: a broken filter keeps the change). A hook that runs past its budget gets the plugin
+ * stopped and tried again after a backoff that doubles with each trip in a row. Everything a plugin returns
+ * is checked and bounded before it is kept (see `boundary.ts`).
  *
  * User plugins (files) run each in a Worker with almost no permissions, inside a child process (the plugin
  * host) that the monitor kills and restarts when one of them hangs; values cross to it as JSON. See
@@ -55,9 +57,12 @@ export interface AlertRequest {
   severity: AlertSeverity;
   /** One line for a human (newlines are replaced by spaces, long messages are cut). */
   message: string;
-  /** The change that caused it, when there is one. */
+  /**
+   * The change that caused it, when there is one: one of the changes the plugin was given (the object
+   * itself). Anything else is kept as `data.unverifiedChange`, not as an observation.
+   */
   change?: Change;
-  /** Anything else to carry along; must be JSON-serialisable. */
+  /** Anything else to carry along; must be JSON-serialisable (cut at 4 KB). */
   data?: Record<string, unknown>;
 }
 
