@@ -37,6 +37,23 @@ export interface ChannelInvite {
 
 const encoder = new TextEncoder();
 
+/** A timer that can be cancelled. */
+export function delay(ms: number): { done: Promise<void>; cancel: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const done = new Promise<void>((res) => timer = setTimeout(res, ms));
+  return { done, cancel: () => clearTimeout(timer) };
+}
+
+/** Resolves with `work`'s value, or with `timedOut` after `ms`. */
+export async function bounded<T, U>(work: Promise<T>, ms: number, timedOut: U): Promise<T | U> {
+  const d = delay(ms);
+  try {
+    return await Promise.race([work, d.done.then(() => timedOut)]);
+  } finally {
+    d.cancel();
+  }
+}
+
 function randomSecret(): string {
   return [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -15,7 +15,7 @@
  */
 
 import { describeError } from "./hooks.ts";
-import { type HostCommand, readLines, startHost } from "./channel.ts";
+import { bounded, delay, type HostCommand, readLines, startHost } from "./channel.ts";
 import type { HostMessage, HostRequest } from "./plugin_host.ts";
 import { HostedPlugin } from "./hosted_plugin.ts";
 import {
@@ -26,6 +26,7 @@ import {
 } from "./worker_host.ts";
 
 export { HostUnavailableError } from "./worker_host.ts";
+export { bounded } from "./channel.ts";
 export type { HostCommand } from "./channel.ts";
 export { hostPermissionFlags, pluginHostCommand } from "./host_command.ts";
 
@@ -52,22 +53,6 @@ export type RequestBody = Extract<HostRequest, { seq: number }> extends infer T
   : never;
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
-
-function delay(ms: number): { done: Promise<void>; cancel: () => void } {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const done = new Promise<void>((res) => timer = setTimeout(res, ms));
-  return { done, cancel: () => clearTimeout(timer) };
-}
-
-/** Resolves with `work`'s value, or with `timedOut` after `ms`. */
-export async function bounded<T, U>(work: Promise<T>, ms: number, timedOut: U): Promise<T | U> {
-  const d = delay(ms);
-  try {
-    return await Promise.race([work, d.done.then(() => timedOut)]);
-  } finally {
-    d.cancel();
-  }
-}
 
 /** One running child process and its line protocol over the private channel. */
 class Connection {
