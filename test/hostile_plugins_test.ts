@@ -58,8 +58,10 @@ async function withMonitor(
   const status = await child.status;
   await stderr;
   err = ownOutput(err);
+  const final = logs();
+  await Deno.remove(dir, { recursive: true });
   if (failed) throw new Error(`${failed.message}\n--- the monitor's stderr ---\n${err}`);
-  return { err, code: status.code, dir, logs: logs() };
+  return { err, code: status.code, dir, logs: final };
 }
 
 const lines = (text: string | undefined) => (text ?? "").split("\n").filter(Boolean);
@@ -218,49 +220,52 @@ export default () => ({ apiVersion: 1, id: "snoop",
 
 Deno.test("3, 4, 6, 8: stdio and internal-op tricks see and change nothing; exits and odd throws are reported as what they are; log lines are escaped", async () => {
   const denoDir = await Deno.makeTempDir({ prefix: "portreporter-hostile-denodir-" });
-  const plugins = {
-    "snoop.ts": SNOOP,
-    "exits.ts": `export default () => ({ apiVersion: 1, id: "exits", onChanges() { Deno.exit(3); } });`,
-    "weird.ts": `export default () => ({ apiVersion: 1, id: "weird",
-      filter() { throw { toString() { throw new Error("no"); } }; } });`,
-    "shouts.ts": `export default () => ({ apiVersion: 1, id: "shouts",
-      onChanges(c, ctx) { ctx.log("\\u001b]0;pwned\\u0007\\u001b[2J\\nsecond line"); console.log("\\u001b[31mred"); } });`,
-    "good.ts": GOOD,
-  };
-  const held: Deno.Listener[] = [];
-  const { err, code, logs } = await withMonitor(plugins, async ({ logs }) => {
-    await untilAlerted(logs, held, []);
-    await untilAlerted(logs, held, []);
-  }, { env: { DENO_DIR: denoDir } });
-  for (const l of held) l.close();
-  assert.equal(code, 0, err);
-  const tries = records(logs.ALERTS).filter((a) => a.plugin === "snoop").map((a) => a.data);
-  assert.ok(tries.length >= 1, err);
-  for (const t of tries) {
-    for (const [name, outcome] of Object.entries(t)) {
-      assert.match(String(outcome), /^refused: /, `${name}: ${outcome}`);
+  try {
+    const plugins = {
+      "snoop.ts": SNOOP,
+      "exits.ts": `export default () => ({ apiVersion: 1, id: "exits", onChanges() { Deno.exit(3); } });`,
+      "weird.ts": `export default () => ({ apiVersion: 1, id: "weird",
+        filter() { throw { toString() { throw new Error("no"); } }; } });`,
+      "shouts.ts": `export default () => ({ apiVersion: 1, id: "shouts",
+        onChanges(c, ctx) { ctx.log("\\u001b]0;pwned\\u0007\\u001b[2J\\nsecond line"); console.log("\\u001b[31mred"); } });`,
+      "good.ts": GOOD,
+    };
+    const held: Deno.Listener[] = [];
+    const { err, code, logs } = await withMonitor(plugins, async ({ logs }) => {
+      await untilAlerted(logs, held, []);
+      await untilAlerted(logs, held, []);
+    }, { env: { DENO_DIR: denoDir } });
+    for (const l of held) l.close();
+    assert.equal(code, 0, err);
+    const tries = records(logs.ALERTS).filter((a) => a.plugin === "snoop").map((a) => a.data);
+    assert.ok(tries.length >= 1, err);
+    for (const t of tries) {
+      for (const [name, outcome] of Object.entries(t)) {
+        assert.match(String(outcome), /^refused: /, `${name}: ${outcome}`);
+      }
     }
+    assert.ok(!err.includes("plugin host:"), `nothing reached the plugin host's stderr:\n${err}`);
+    assert.ok(!err.includes("forged"), err);
+    assert.match(err, /portreporter: plugin exits: onChanges failed: called Deno\.exit\(3\)/);
+    assert.match(
+      err,
+      /portreporter: plugin weird: filter failed: threw a value that cannot be shown \(its toString throws\)/,
+    );
+    assert.ok(!err.includes("\u001b") && !err.includes("\u0007"), "no raw escape sequence reaches stderr");
+    assert.match(err, /portreporter: plugin shouts: \\x1b\]0;pwned\\x07\\x1b\[2J\\x0asecond line/);
+    // nothing was written to Deno's cache by a plugin: no Cache API storage
+    const written: string[] = [];
+    const walk = (d: string) => {
+      for (const e of Deno.readDirSync(d)) {
+        written.push(join(d, e.name));
+        if (e.isDirectory) walk(join(d, e.name));
+      }
+    };
+    walk(denoDir);
+    assert.ok(!written.some((p) => /location_data|caches/.test(p)), written.join("\n"));
+  } finally {
+    await Deno.remove(denoDir, { recursive: true });
   }
-  assert.ok(!err.includes("plugin host:"), `nothing reached the plugin host's stderr:\n${err}`);
-  assert.ok(!err.includes("forged"), err);
-  assert.match(err, /portreporter: plugin exits: onChanges failed: called Deno\.exit\(3\)/);
-  assert.match(
-    err,
-    /portreporter: plugin weird: filter failed: threw a value that cannot be shown \(its toString throws\)/,
-  );
-  assert.ok(!err.includes("\u001b") && !err.includes("\u0007"), "no raw escape sequence reaches stderr");
-  assert.match(err, /portreporter: plugin shouts: \\x1b\]0;pwned\\x07\\x1b\[2J\\x0asecond line/);
-  // nothing was written to Deno's cache by a plugin: no Cache API storage
-  const written: string[] = [];
-  const walk = (d: string) => {
-    for (const e of Deno.readDirSync(d)) {
-      written.push(join(d, e.name));
-      if (e.isDirectory) walk(join(d, e.name));
-    }
-  };
-  walk(denoDir);
-  assert.ok(!written.some((p) => /location_data|caches/.test(p)), written.join("\n"));
-  await Deno.remove(denoDir, { recursive: true });
 });
 
 /** Runs the monitor with a plugins folder prepared by `prepare`; expects exit 2 with one line. */
@@ -303,48 +308,54 @@ async function refusedAtStart(
 
 Deno.test("4: network, npm, jsr and outside imports are refused at load with one line naming the specifier; nothing downloaded", async () => {
   const denoDir = await Deno.makeTempDir({ prefix: "portreporter-hostile-denodir-" });
-  for (
-    const [src, specifier] of [
-      [
-        `export default () => ({ apiVersion: 1, id: "n", async init() { await import("npm:left-pad"); } });`,
-        "npm:left-pad",
-      ],
-      [`import x from "jsr:@std/path"; export default () => ({ apiVersion: 1, id: "j" });`, "jsr:@std/path"],
-      [
-        `import x from "https://example.com/x.js"; export default () => ({ apiVersion: 1, id: "h" });`,
-        "https://example.com/x.js",
-      ],
-      [
-        `const m = "npm:" + "left-pad"; export default () => ({ apiVersion: 1, id: "c", init: () => import(m) });`,
-        "computed",
-      ],
-      [
-        `import x from "file:///etc/passwd"; export default () => ({ apiVersion: 1, id: "f" });`,
-        "file:///etc/passwd",
-      ],
-    ]
-  ) {
-    const { line, dir } = await refusedAtStart((d) => Deno.writeTextFile(join(d, "p.ts"), src), {
-      DENO_DIR: denoDir,
-    });
-    assert.ok(line.includes(specifier), line);
-    assert.match(line, /refused/);
-    assert.ok(![...Deno.readDirSync(dir)].some((e) => e.name === "deno.lock"), "no lock file written");
-    await Deno.remove(dir, { recursive: true });
-  }
-  const written: string[] = [];
-  const walk = (d: string) => {
-    for (const e of Deno.readDirSync(d)) {
-      written.push(join(d, e.name));
-      if (e.isDirectory) walk(join(d, e.name));
+  try {
+    for (
+      const [src, specifier] of [
+        [
+          `export default () => ({ apiVersion: 1, id: "n", async init() { await import("npm:left-pad"); } });`,
+          "npm:left-pad",
+        ],
+        [
+          `import x from "jsr:@std/path"; export default () => ({ apiVersion: 1, id: "j" });`,
+          "jsr:@std/path",
+        ],
+        [
+          `import x from "https://example.com/x.js"; export default () => ({ apiVersion: 1, id: "h" });`,
+          "https://example.com/x.js",
+        ],
+        [
+          `const m = "npm:" + "left-pad"; export default () => ({ apiVersion: 1, id: "c", init: () => import(m) });`,
+          "computed",
+        ],
+        [
+          `import x from "file:///etc/passwd"; export default () => ({ apiVersion: 1, id: "f" });`,
+          "file:///etc/passwd",
+        ],
+      ]
+    ) {
+      const { line, dir } = await refusedAtStart((d) => Deno.writeTextFile(join(d, "p.ts"), src), {
+        DENO_DIR: denoDir,
+      });
+      assert.ok(line.includes(specifier), line);
+      assert.match(line, /refused/);
+      assert.ok(![...Deno.readDirSync(dir)].some((e) => e.name === "deno.lock"), "no lock file written");
+      await Deno.remove(dir, { recursive: true });
     }
-  };
-  walk(denoDir);
-  assert.ok(
-    !written.some((p) => /left-pad|example\.com|jsr\.io/.test(p)),
-    `nothing downloaded:\n${written.join("\n")}`,
-  );
-  await Deno.remove(denoDir, { recursive: true });
+    const written: string[] = [];
+    const walk = (d: string) => {
+      for (const e of Deno.readDirSync(d)) {
+        written.push(join(d, e.name));
+        if (e.isDirectory) walk(join(d, e.name));
+      }
+    };
+    walk(denoDir);
+    assert.ok(
+      !written.some((p) => /left-pad|example\.com|jsr\.io/.test(p)),
+      `nothing downloaded:\n${written.join("\n")}`,
+    );
+  } finally {
+    await Deno.remove(denoDir, { recursive: true });
+  }
 });
 
 Deno.test("8: a symlink leading outside, a file or folder writable by others, or owned by another user: one line, exit 2", async () => {
