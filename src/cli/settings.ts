@@ -6,11 +6,11 @@
  */
 
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import type { ParseError } from "jsonc-parser";
 import { UsageError } from "../errors.ts";
 import { DEFAULT_MAX_BYTES } from "../log/rotation.ts";
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from "../monitor/monitor.ts";
+import { parseOptions } from "./options.ts";
 
 /** One plugin entry of the config: a built-in by name or a user plugin file by path. */
 export interface PluginEntry {
@@ -248,22 +248,7 @@ export const RUN_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** Parses options strictly; an unknown or malformed option becomes a UsageError naming the command. */
-export function parseOptions<T extends NonNullable<Parameters<typeof parseArgs>[0]>["options"]>(
-  command: string,
-  args: string[],
-  options: T,
-) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false });
-  } catch (e) {
-    const message = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(
-      /\.$/,
-      "",
-    );
-    throw new UsageError(`${command}: ${message}. Run 'portreporter ${command} --help' for the options`);
-  }
-}
+export { parseOptions } from "./options.ts";
 
 /** Parses the `run`/`service` command line into settings flags (plus `help`). */
 export function parseRunFlags(command: string, args: string[]): SettingFlags & { help?: boolean } {
