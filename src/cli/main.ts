@@ -12,6 +12,8 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { UsageError } from "../errors.ts";
 import { createCollector, currentOs, platformDefaults } from "../platform/collector.ts";
 import { runWithSettings } from "./run_monitor.ts";
+import { MonitorControl } from "../monitor/monitor.ts";
+import { stopSummary } from "../monitor/summary.ts";
 import { parseOptions, parseRunFlags, resolveSettings } from "./settings.ts";
 import { didYouMean } from "./options.ts";
 import { escapeField } from "../model/text.ts";
@@ -100,36 +102,42 @@ function platformDefaultsText(key: "logDir" | "pluginDir"): string {
   }
 }
 
-/** Wires Ctrl+C and SIGTERM to an AbortController; returns it and a function that removes the listeners. */
-function stopOnSignals(): [AbortController, () => void] {
+/**
+ * Wires the stop signals (Ctrl+C, SIGTERM, SIGQUIT; Ctrl+C and Ctrl+Break on Windows) to an
+ * AbortController and, on Linux, SIGHUP to a new log set (the logrotate convention); returns the
+ * controller and a function that removes the listeners.
+ */
+function wireSignals(control: MonitorControl): [AbortController, () => void] {
   const controller = new AbortController();
-  const signals: Deno.Signal[] = currentOs() === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
+  const windows = currentOs() === "windows";
+  const signals: Deno.Signal[] = windows ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM", "SIGQUIT"];
   const stop = () => controller.abort();
+  const newSet = () => control.newSet("signal");
   for (const s of signals) Deno.addSignalListener(s, stop);
-  return [controller, () => signals.forEach((s) => Deno.removeSignalListener(s, stop))];
+  if (!windows) Deno.addSignalListener("SIGHUP", newSet);
+  return [controller, () => {
+    signals.forEach((s) => Deno.removeSignalListener(s, stop));
+    if (!windows) Deno.removeSignalListener("SIGHUP", newSet);
+  }];
 }
 
 async function commandRun(args: string[], io: CliIo): Promise<number> {
   const flags = parseRunFlags("run", args);
   if (flags.help) return io.out(HELP_RUN), 0;
   const settings = await resolveSettings(flags, platformDefaults());
-  const [controller, removeListeners] = stopOnSignals();
+  const control = new MonitorControl();
+  const [controller, removeListeners] = wireSignals(control);
   const log = (line: string) => io.err(`portreporter: ${line}`);
   try {
     const stats = await runWithSettings(settings, {
       signal: controller.signal,
+      control,
+      startRecord: { version: VERSION },
       log,
       onStarted: (dir, files) =>
         log(`logging to ${dir} (${files.join(", ")}); every ${settings.intervalMs} ms; Ctrl+C stops`),
     });
-    const warnings = Object.entries(stats.warnings).map(([k, n]) => `${k}: ${n}`).join(", ");
-    log(
-      `stopped after ${stats.polls} polls: ${stats.changes} changes, ${stats.alerts} alerts, ${stats.overruns} overruns, ` +
-        `${stats.collectErrors} failed polls${warnings ? `; warnings ${warnings}` : ""}` +
-        (stats.events.received || stats.events.dropped
-          ? `; events ${stats.events.received} received, ${stats.events.dropped} dropped, ${stats.events.merged} merged`
-          : ""),
-    );
+    log(stopSummary(stats));
     return 0;
   } finally {
     removeListeners();

@@ -11,7 +11,7 @@ import { createCollector, platformDefaults } from "../platform/collector.ts";
 import type { Settings } from "./settings.ts";
 import { LocalTime } from "../log/local_time.ts";
 import { LogSet } from "../log/log_set.ts";
-import { type MonitorStats, runMonitor } from "../monitor/monitor.ts";
+import { type MonitorControl, type MonitorStats, runMonitor } from "../monitor/monitor.ts";
 import { systemClock } from "../model/types.ts";
 
 /**
@@ -51,8 +51,12 @@ export function hasPluginFiles(dir: string): boolean {
 
 /** Hooks the service host uses around a monitor run. */
 export interface RunHooks {
-  /** Aborting it stops the monitor (the CLI wires SIGINT/SIGTERM to it). */
+  /** Aborting it stops the monitor (the CLI wires SIGINT/SIGTERM/SIGQUIT to it). */
   signal: AbortSignal;
+  /** Requests to the running monitor (the CLI wires SIGHUP to a new log set). */
+  control?: MonitorControl;
+  /** Extra fields of the `monitor-start` record. */
+  startRecord?: Record<string, unknown>;
   /** Called once the first log set is open. */
   onStarted?: (logDir: string, files: string[]) => void;
   /** One-line diagnostics. */
@@ -87,6 +91,8 @@ export async function runWithSettings(settings: Settings, hooks: RunHooks): Prom
       clock: systemClock,
       intervalMs: settings.intervalMs,
       signal: hooks.signal,
+      control: hooks.control,
+      startRecord: hooks.startRecord,
       pipeline: pipeline?.ids.length ? pipeline : undefined,
       log: hooks.log,
       onStarted: (set) => hooks.onStarted?.(settings.logDir, set.fileNames),

@@ -96,6 +96,7 @@ Deno.test("polls in sequence, logs opens and closes, counts warnings and faults,
     collector,
     logSet: m.logSet,
     clock: time.clock,
+    monotonic: time.clock,
     intervalMs: 1000,
     signal: stop.signal,
     log: (l) => lines.push(l),
@@ -112,7 +113,8 @@ Deno.test("polls in sequence, logs opens and closes, counts warnings and faults,
     lines.some((l) => l.startsWith("warning: a process ended before its details could be read")),
     lines.join("\n"),
   );
-  assert.ok(lines.some((l) => l.includes("EIO")));
+  assert.ok(lines.some((l) => /^polling failed: EIO; retrying/.test(l)), lines.join("\n"));
+  assert.ok(lines.some((l) => /^polling works again after 1 failure in 1 s$/.test(l)), lines.join("\n"));
   const ports = m.written.filter((w) => w.includes("PR-PORTS") && w.includes(",UDP,"));
   assert.equal(ports.length, 1);
   assert.match(ports[0], /,UDP,2,127\.0\.0\.1,\*,\*,7,p,<unknown>/);
@@ -128,6 +130,7 @@ Deno.test("a poll slower than the interval counts as an overrun and the missed t
     collector,
     logSet: memoryLogSet().logSet,
     clock: time.clock,
+    monotonic: time.clock,
     intervalMs: 1000,
     signal: stop.signal,
     log: () => {},
