@@ -66,13 +66,15 @@ const HELP_RUN = `Usage: portreporter run [options]
 
 Watches every TCP and UDP endpoint (IPv4 and IPv6, loopback included) and writes the Port Reporter
 log set: PR-INITIAL, PR-PORTS, PR-PIDS, plus PR-EVENTS (JSON Lines) and PR-ALERTS. A new set starts
-at start, at local midnight and when a file would pass the size limit. Ctrl+C or SIGTERM flushes
-every file and exits 0.
+at start, at local midnight, when a file would pass the size limit, when the system clock jumps,
+and on SIGHUP (Linux; the logrotate convention). Ctrl+C, SIGTERM or SIGQUIT flushes every file, prints
+a summary of what was written and lost, and exits 0.
 
 Options:
   --log-dir <dir>     Log directory (default: ${platformDefaultsText("logDir")})
-  --interval <time>   Time between polls: milliseconds or 500ms, 2s, 1m (default 1000, minimum 50)
-  --max-size <size>   Size at which a log file rolls over: bytes or 512KB, 5MB (default 5MB)
+  --interval <time>   Time between polls: milliseconds or 500ms, 2s, 1m, 1h (default 1000, 50 to 1h)
+  --max-size <size>   Size at which a log file rolls over: bytes or 512KiB, 5MiB, 5MB (= 5 000 000),
+                      1GiB (default 5MiB, minimum 4KiB)
   --config <file>     JSONC config file (logDir, interval, maxSize, plugins, pluginDir, timeZone)
   --plugin <file>     Load a user plugin file (.ts/.js); repeatable
   --plugin-dir <dir>  Folder of user plugins (default: ${platformDefaultsText("pluginDir")})
