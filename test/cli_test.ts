@@ -93,7 +93,7 @@ Deno.test("durations take h, sizes tell MB (1000²) from MiB (1024²)", async ()
 Deno.test("help: the command list, help <command>, and service hidden on Linux", async () => {
   const list = await runCli(["help"]);
   assert.equal(list.code, 0);
-  assert.match(list.stdout, /^  help +Print this help/m);
+  assert.match(list.stdout, /^ {2}help +Print this help/m);
   assert.doesNotMatch(list.stdout, /service|__plugin-host/);
   const run = await runCli(["help", "run"]);
   assert.equal(run.code, 0);
@@ -137,10 +137,10 @@ Deno.test("config file problems: missing, malformed, unknown key, wrong type; on
       /plugins\[0\] needs exactly one of "name" or "path"/,
     );
     await assertUsageError(["run", "--config", dir], /cannot read config file .*: it is a directory/);
-    await Deno.writeTextFile(join(dir, "key.jsonc"), '{ "intervl\\u001b[31m": 1 }');
+    await Deno.writeTextFile(join(dir, "key.jsonc"), '{ "intervl\\u001b": 1, "x\\u001b[31m": 2 }');
     await assertUsageError(
       ["run", "--config", join(dir, "key.jsonc")],
-      /unknown setting 'intervl\\x1b\[31m' \(did you mean 'interval'\?\)/,
+      /unknown setting 'intervl\\x1b' \(did you mean 'interval'\?\)/,
     );
     await Deno.writeTextFile(join(dir, "emptydir.jsonc"), '{ "pluginDir": "no-such-folder" }');
     await assertUsageError(
@@ -224,14 +224,16 @@ Deno.test("snapshot --json lists this test's own listener with its pid", async (
 
 Deno.test("the README's config example starts the monitor", async () => {
   const readme = await Deno.readTextFile(join(ROOT, "README.md"));
-  const example = /```jsonc\n([\s\S]*?)\n```/.exec(readme)?.[1];
-  assert.ok(example, "README has a jsonc example");
+  const example = /```jsonc\n(\{\n  "logDir"[\s\S]*?)\n```/.exec(readme)?.[1];
+  assert.ok(example, "README has the jsonc config example");
   const dir = await Deno.makeTempDir();
   try {
-    await Deno.copyFile(join(ROOT, "examples", "unknown-listener.ts"), join(dir, "my-plugin.ts"));
+    // as the README says: saved in the repository folder (here: a folder whose examples/ is the repository's)
+    await Deno.symlink(join(ROOT, "examples"), join(dir, "examples"));
     const config = example.replace('"/var/log/portreporter"', JSON.stringify(join(dir, "logs")));
+    assert.notEqual(config, example, "the log directory was replaced");
     await Deno.writeTextFile(join(dir, "portreporter.jsonc"), config);
-    const child = spawnCli(["run", "--config", join(dir, "portreporter.jsonc")]);
+    const child = spawnCli(["run", "--config", "portreporter.jsonc"], { cwd: dir });
     const stderr = new Response(child.stderr).text();
     const stdout = new Response(child.stdout).text();
     await waitFor("the first log set", () => (readLogs(join(dir, "logs")).INITIAL ? true : undefined));
@@ -241,6 +243,7 @@ Deno.test("the README's config example starts the monitor", async () => {
     await stdout;
     assert.equal(status.code, 0, err);
     assert.match(err, /every 500 ms/);
+    assert.match(err, /stopped after \d+ polls?: /);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
