@@ -224,7 +224,7 @@ Deno.test("snapshot --json lists this test's own listener with its pid", async (
 
 Deno.test("the README's config example starts the monitor", async () => {
   const readme = await Deno.readTextFile(join(ROOT, "README.md"));
-  const example = /```jsonc\n(\{\n  "logDir"[\s\S]*?)\n```/.exec(readme)?.[1];
+  const example = /```jsonc\n(\{\n {2}"logDir"[\s\S]*?)\n```/.exec(readme)?.[1];
   assert.ok(example, "README has the jsonc config example");
   const dir = await Deno.makeTempDir();
   try {
