@@ -244,6 +244,13 @@ Deno.test("the README's config example starts the monitor", async () => {
     assert.equal(status.code, 0, err);
     assert.match(err, /every 500 ms/);
     assert.match(err, /stopped after \d+ polls?: /);
+    const logs = readLogs(join(dir, "logs"));
+    for (const kind of ["PORTS", "PIDS", "INITIAL"]) {
+      assert.match(
+        logs[kind],
+        /\nTime zone: Europe\/Berlin \(the local time of every date and time in this file\)\n/,
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -78,10 +78,11 @@ export async function runWithSettings(settings: Settings, hooks: RunHooks): Prom
     : undefined;
   const collector = await createCollector();
   try {
+    const localTime = new LocalTime(settings.timeZone);
     const logSet = new LogSet({
       dir: settings.logDir,
-      host: collector.hostInfo(),
-      localTime: new LocalTime(settings.timeZone),
+      host: { ...collector.hostInfo(), timeZone: localTime.zone },
+      localTime,
       maxBytes: settings.maxBytes,
       eol: platformDefaults().eol,
     });

@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
 import { DEFAULT_MAX_BYTES } from "../log/rotation.ts";
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from "../monitor/monitor.ts";
+import { plural } from "../monitor/summary.ts";
 import { didYouMean, parseOptions } from "./options.ts";
 import { readJsoncObject } from "./config_file.ts";
 import { escapeField } from "../model/text.ts";
@@ -100,7 +101,9 @@ export function parseSize(value: string | number, what: string): number {
         `KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024), e.g. 5MiB`,
     );
   }
-  if (bytes < 4096) throw new UsageError(`${what}: ${bytes} bytes is below the minimum of 4 KiB (4096)`);
+  if (bytes < 4096) {
+    throw new UsageError(`${what}: ${plural(bytes, "byte")} is below the minimum of 4 KiB (4096)`);
+  }
   return bytes;
 }
 

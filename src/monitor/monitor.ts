@@ -18,7 +18,7 @@ import type { LogSet } from "../log/log_set.ts";
 import type { Alert, Change, Clock, Collector, Snapshot } from "../model/types.ts";
 import { type SetLosses, type SetRecords, setRecords } from "./log_set_port.ts";
 import { RepeatedFault } from "./summary.ts";
-import { type ClockJump, monotonicClock, Timeline } from "./timeline.ts";
+import { type ClockJump, FirstSeenWall, monotonicClock, Timeline } from "./timeline.ts";
 
 /** Smallest allowed interval between two polls, in ms. */
 export const MIN_INTERVAL_MS = 50;
@@ -146,6 +146,7 @@ interface Run {
   stats: MonitorStats;
   tracker: EndpointTracker;
   timeline: Timeline;
+  firstSeen: FirstSeenWall;
   mono: Clock;
   log: (line: string) => void;
   polls: RepeatedFault;
@@ -169,12 +170,18 @@ function countWarnings(run: Run, snapshot: Snapshot): void {
   }
 }
 
-/** Diffs on the continuous timeline (monotonic durations), then restamps the changes in wall time. */
+/**
+ * Diffs on the continuous timeline (monotonic durations), then restamps the changes in wall time:
+ * `firstSeen` is the time the opening poll logged.
+ */
 function diff(run: Run, snapshot: Snapshot, mono: number): Change[] {
   const changes = run.tracker.observe({ ...snapshot, time: run.timeline.continuous(mono) });
   for (const change of changes) {
+    const first = change.firstSeen;
+    if (change.kind === "opened") run.firstSeen.opened(first, snapshot.time);
     change.time = snapshot.time;
-    change.firstSeen = Math.round(run.timeline.toWall(change.firstSeen));
+    change.firstSeen = run.firstSeen.wallOf(first) ?? Math.round(run.timeline.toWall(first));
+    if (change.kind === "closed") run.firstSeen.closed(first);
     if (change.durationMs !== undefined) change.durationMs = Math.round(change.durationMs);
   }
   return changes;
@@ -274,6 +281,7 @@ async function open(opts: MonitorOptions): Promise<Run> {
     stats: newStats(),
     tracker: new EndpointTracker(),
     timeline,
+    firstSeen: new FirstSeenWall(),
     mono,
     log,
     polls: new RepeatedFault("polling", log),

@@ -5,8 +5,8 @@
  * resumed), that is a clock jump.
  *
  * The diff is fed the *continuous* time (the wall time at start plus the monotonic time elapsed), so
- * its durations are monotonic; {@link Timeline.toWall} turns its first-seen times back into the wall
- * clock as it reads now.
+ * its durations are monotonic; {@link FirstSeenWall} turns its first-seen times back into the wall
+ * time the opening poll logged.
  *
  * @module
  */
@@ -25,6 +25,38 @@ export interface ClockJump {
   expected: number;
   /** What it read, ms since the epoch. */
   actual: number;
+}
+
+/**
+ * The wall time of each poll that first saw endpoints still open, by the poll's continuous time (unique:
+ * the monotonic clock only moves forward). Counted per endpoint, so it holds no more entries than open
+ * endpoints.
+ */
+export class FirstSeenWall {
+  readonly #polls = new Map<number, { wall: number; open: number }>();
+
+  /** Entries held (polls with endpoints still open). */
+  get size(): number {
+    return this.#polls.size;
+  }
+
+  /** An endpoint opened in the poll at `continuous`, whose wall time was `wall`. */
+  opened(continuous: number, wall: number): void {
+    const entry = this.#polls.get(continuous);
+    if (entry) entry.open++;
+    else this.#polls.set(continuous, { wall, open: 1 });
+  }
+
+  /** The wall time logged by the poll at `continuous`, if an endpoint of it is still open. */
+  wallOf(continuous: number): number | undefined {
+    return this.#polls.get(continuous)?.wall;
+  }
+
+  /** An endpoint first seen at `continuous` closed. */
+  closed(continuous: number): void {
+    const entry = this.#polls.get(continuous);
+    if (entry && --entry.open <= 0) this.#polls.delete(continuous);
+  }
 }
 
 /** Follows the wall clock against the monotonic clock; see the module doc. */
