@@ -243,6 +243,7 @@ Deno.test("the README's config example starts the monitor", async () => {
     await stdout;
     assert.equal(status.code, 0, err);
     assert.match(err, /every 500 ms/);
+    assert.match(err, /^portreporter: plugins: filter, new-listener, unknown-listener; user plugin folder /m);
     assert.match(err, /stopped after \d+ polls?: /);
     const logs = readLogs(join(dir, "logs"));
     for (const kind of ["PORTS", "PIDS", "INITIAL"]) {

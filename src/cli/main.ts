@@ -136,6 +136,7 @@ async function commandRun(args: string[], io: CliIo): Promise<number> {
       control,
       startRecord: { version: VERSION },
       log,
+      onPlugins: log,
       onStarted: (dir, files) =>
         log(`logging to ${dir} (${files.join(", ")}); every ${settings.intervalMs} ms; Ctrl+C stops`),
     });

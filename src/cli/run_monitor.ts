@@ -13,6 +13,7 @@ import { LocalTime } from "../log/local_time.ts";
 import { LogSet } from "../log/log_set.ts";
 import { type MonitorControl, type MonitorStats, runMonitor } from "../monitor/monitor.ts";
 import { systemClock } from "../model/types.ts";
+import { escapeField } from "../model/text.ts";
 
 /**
  * Creates the log directory if needed and proves it writable, so that a bad directory is a clear
@@ -49,6 +50,14 @@ export function hasPluginFiles(dir: string): boolean {
   return false;
 }
 
+/** The start line that says which plugins run and where user plugins are read from. */
+export function pluginsLine(ids: string[], pluginDir: string): string {
+  const where = `user plugin folder ${escapeField(pluginDir)}${
+    hasPluginFiles(pluginDir) ? "" : " (no plugin files)"
+  }`;
+  return ids.length ? `plugins: ${ids.join(", ")}; ${where}` : `no plugins; ${where}`;
+}
+
 /** Hooks the service host uses around a monitor run. */
 export interface RunHooks {
   /** Aborting it stops the monitor (the CLI wires SIGINT/SIGTERM/SIGQUIT to it). */
@@ -61,6 +70,8 @@ export interface RunHooks {
   onStarted?: (logDir: string, files: string[]) => void;
   /** One-line diagnostics. */
   log: (line: string) => void;
+  /** Given the line that says which plugins run and where user plugins are read from (the CLI prints it). */
+  onPlugins?: (line: string) => void;
 }
 
 /** Runs the monitor with validated settings until the signal aborts. Shared by `run` and `service`. */
@@ -76,6 +87,7 @@ export async function runWithSettings(settings: Settings, hooks: RunHooks): Prom
       log: (line) => hooks.log(line),
     })
     : undefined;
+  hooks.onPlugins?.(pluginsLine(pipeline?.ids ?? [], settings.pluginDir));
   const collector = await createCollector();
   try {
     const localTime = new LocalTime(settings.timeZone);
