@@ -96,6 +96,15 @@ Runs under the Windows service control manager (install.ps1 registers this comma
 the options of 'portreporter run'. Do not start it by hand; use 'sc.exe start PortReporter'.
 `;
 
+/** Whether this is Windows (false on an OS portreporter does not support: the help still prints). */
+function onWindows(): boolean {
+  try {
+    return currentOs() === "windows";
+  } catch {
+    return false;
+  }
+}
+
 function platformDefaultsText(key: "logDir" | "pluginDir"): string {
   try {
     return platformDefaults()[key];
@@ -138,7 +147,11 @@ async function commandRun(args: string[], io: CliIo): Promise<number> {
       log,
       onPlugins: log,
       onStarted: (dir, files) =>
-        log(`logging to ${dir} (${files.join(", ")}); every ${settings.intervalMs} ms; Ctrl+C stops`),
+        log(
+          `logging to ${escapeField(dir)} (${
+            files.join(", ")
+          }); every ${settings.intervalMs} ms; Ctrl+C stops`,
+        ),
     });
     log(stopSummary(stats));
     return 0;
@@ -241,7 +254,7 @@ export const COMMANDS: Record<string, CliCommand> = {
   service: {
     summary: "Run as the Windows service (the command line install.ps1 registers)",
     run: commandService,
-    hidden: Deno.build.os !== "windows",
+    hidden: !onWindows(),
   },
   version: { summary: "Print the version", run: commandVersion },
   help: { summary: "Print this help, or the options of a command (help run)", run: commandHelp },
