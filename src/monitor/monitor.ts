@@ -218,18 +218,22 @@ async function poll(run: Run, monoStart: number): Promise<void> {
   const changes = diff(run, snapshot, monoStart);
   let output = { changes, alerts: [] as Alert[] };
   if (opts.pipeline && changes.length) output = await opts.pipeline.run(changes);
+  const before = stats.changes;
+  // The changes (classic set and PR-EVENTS) are written first and on their own: nothing a plugin raised
+  // can keep them out of the logs.
   try {
     if (jump) clockJumped(run, jump);
     opts.logSet.tick(snapshot.time);
-    if (output.changes.length || output.alerts.length) {
-      opts.logSet.write({ time: snapshot.time, changes: output.changes, alerts: output.alerts, snapshot });
-    }
+    if (output.changes.length) opts.logSet.write({ time: snapshot.time, changes: output.changes, snapshot });
     stats.changes += output.changes.length;
+    if (output.alerts.length) {
+      opts.logSet.write({ time: snapshot.time, changes: [], alerts: output.alerts, snapshot });
+    }
     stats.alerts += output.alerts.length;
     run.writes.succeeded(monoStart);
   } catch (e) {
     stats.writeErrors++;
-    stats.refusedChanges += output.changes.length;
+    if (stats.changes === before) stats.refusedChanges += output.changes.length;
     run.writes.failed(e instanceof Error ? e.message : String(e), monoStart);
   }
   stats.polls++;
