@@ -127,7 +127,18 @@ Deno.test({
       if (HAS_RECORDS) {
         const kinds = events(logDir).map((e) => e.event);
         assert.equal(kinds.filter((k) => k === "monitor-start").length, 1);
-        assert.equal(kinds.at(-1), "monitor-stop", "the stop record is the last line written");
+        assert.equal(kinds.filter((k) => k === "monitor-stop").length, 1);
+        const files = [...Deno.readDirSync(logDir)].filter((e) => e.name.startsWith("PR-EVENTS-"));
+        const last = files.map((e) =>
+          Deno.readTextFileSync(join(logDir, e.name)).trimEnd().split("\n").at(-1)!
+        )
+          .map((l) => JSON.parse(l).event);
+        assert.ok(last.includes("monitor-stop"), "the stop record is the last line of its file");
+        for (const file of files) { // each clock-jump record is in a set the jump started
+          const lines = Deno.readTextFileSync(join(logDir, file.name)).split("\n").filter(Boolean);
+          const jump = lines.findIndex((l) => JSON.parse(l).event === "clock-jump");
+          if (jump >= 0) assert.equal(JSON.parse(lines[0]).reason, "clock-jump", file.name);
+        }
       }
     } finally {
       listener.close();

@@ -172,10 +172,10 @@ Deno.test("an abort during the wait ends the run promptly with real timers", asy
 function recordingLogSet() {
   const m = memoryLogSet();
   const calls: { record?: Record<string, unknown>; newSet?: string }[] = [];
-  const extended = Object.assign(m.logSet, {
-    writeRecord: (record: Record<string, unknown>) => void calls.push({ record }),
-    startNewSet: (newSet: string) => void calls.push({ newSet }),
-    losses: { writeFailures: 2, lostChanges: 5, droppedRecords: 1 },
+  const extended = Object.defineProperties(m.logSet, {
+    writeRecord: { value: (record: Record<string, unknown>) => void calls.push({ record }) },
+    startNewSet: { value: (newSet: string) => void calls.push({ newSet }) },
+    losses: { value: { writeFailures: 2, lostChanges: 5, droppedRecords: 1 } },
   });
   return { ...m, logSet: extended, calls };
 }
