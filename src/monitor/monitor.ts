@@ -97,7 +97,12 @@ export class MonitorControl {
     this.#wake.abort();
   }
 
-  /** Aborts when a request arrives: the loop's wait ends early. */
+  /** Ends the current wait without a request (the monitor is stopping). */
+  interrupt(): void {
+    this.#wake.abort();
+  }
+
+  /** Aborts when a request arrives (or on {@link interrupt}): the loop's wait ends early. */
   get wake(): AbortSignal {
     return this.#wake.signal;
   }
@@ -316,10 +321,13 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorStats> {
   opts.onStarted?.(opts.logSet);
   let next = run.started + interval;
   let heartbeat = run.started + HEARTBEAT_MS;
+  // one listener for the whole run (a combined signal per wait would pile up over days)
+  const interrupt = () => opts.control?.interrupt();
+  signal.addEventListener("abort", interrupt, { once: true });
   try {
     while (!signal.aborted) {
       const wait = next - mono.now();
-      const wake = opts.control ? AbortSignal.any([signal, opts.control.wake]) : signal;
+      const wake = opts.control?.wake ?? signal;
       if (wait > 0 && !wake.aborted) await sleep(wait, wake);
       if (signal.aborted) break;
       for (const reason of opts.control?.take() ?? []) {
@@ -343,6 +351,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorStats> {
       }
     }
   } finally {
+    signal.removeEventListener("abort", interrupt);
     stats.losses = run.records.losses;
     record(run, { event: "monitor-stop", polls: stats.polls, changes: stats.changes, ...stats.losses });
     opts.logSet.close();
