@@ -180,12 +180,20 @@ function countWarnings(run: Run, snapshot: Snapshot): void {
  * `firstSeen` is the time the opening poll logged.
  */
 function diff(run: Run, snapshot: Snapshot, mono: number): Change[] {
-  const changes = run.tracker.observe({ ...snapshot, time: run.timeline.continuous(mono) });
+  const { timeline } = run;
+  const now = timeline.continuous(mono);
+  // kernel events carry wall times: onto the same timeline (the wall clock as it reads now)
+  const events = snapshot.events?.map((e) => ({
+    ...e,
+    time: timeline.toContinuous(e.time),
+    openedAt: e.openedAt === undefined ? undefined : timeline.toContinuous(e.openedAt),
+  }));
+  const changes = run.tracker.observe({ ...snapshot, time: now, events });
   for (const change of changes) {
     const first = change.firstSeen;
-    if (change.kind === "opened") run.firstSeen.opened(first, snapshot.time);
-    change.time = snapshot.time;
-    change.firstSeen = run.firstSeen.wallOf(first) ?? Math.round(run.timeline.toWall(first));
+    if (change.kind === "opened") run.firstSeen.opened(first, Math.round(timeline.toWall(first)));
+    change.time = change.time === now ? snapshot.time : Math.round(timeline.toWall(change.time));
+    change.firstSeen = run.firstSeen.wallOf(first) ?? Math.round(timeline.toWall(first));
     if (change.kind === "closed") run.firstSeen.closed(first);
     if (change.durationMs !== undefined) change.durationMs = Math.round(change.durationMs);
   }

@@ -355,3 +355,40 @@ Deno.test("polls failing in a row: one line when it starts, one when it recovers
     "polling works again after 1 failure in 0 s",
   ]);
 });
+
+Deno.test("kernel events keep their own times and exact durations across a clock jump", async () => {
+  const t = twoClocks(Date.UTC(2026, 0, 1, 12));
+  const stop = new AbortController();
+  let i = 0;
+  const collector: Collector = {
+    collect() {
+      i++;
+      if (i === 2) t.jump(86_400_000);
+      if (i >= 3) stop.abort();
+      const wall = t.wall.now();
+      const events = i === 2 ? [{ time: wall - 10, openedAt: wall - 15, socket: sock(9) }] : undefined;
+      return Promise.resolve({ time: wall, sockets: [], processes: new Map(), warnings: {}, events });
+    },
+    hostInfo: () => ({ computerName: "H", osName: "OS" }),
+    close() {},
+  };
+  const r = recordingLogSet();
+  await runMonitor({
+    collector,
+    logSet: r.logSet,
+    clock: t.wall,
+    monotonic: t.monotonic,
+    intervalMs: 1000,
+    signal: stop.signal,
+    log: () => {},
+    sleep: t.sleep,
+  });
+  const events = r.written.filter((w) => w.includes("PR-EVENTS")).flatMap((w) =>
+    w.split("|")[1].trim().split("\n")
+  )
+    .filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.localPort === 9);
+  assert.deepEqual(events.map((e) => [e.event, e.time, e.firstSeen, e.durationMs]), [
+    ["opened", "2026-01-02T12:00:00.985Z", "2026-01-02T12:00:00.985Z", undefined],
+    ["closed", "2026-01-02T12:00:00.990Z", "2026-01-02T12:00:00.985Z", 5],
+  ]);
+});

@@ -80,6 +80,11 @@ export class Timeline {
     return this.#startWall + (mono - this.#startMono);
   }
 
+  /** A wall time (as the clock read at the last observation) on the continuous timeline. */
+  toContinuous(wall: number): number {
+    return wall - this.#offset;
+  }
+
   /** A continuous time expressed in the wall clock as it reads at the last observation. */
   toWall(continuous: number): number {
     return continuous + this.#offset;

@@ -15,6 +15,7 @@ Deno.test("the timeline follows small drift silently and reports a jump over a m
     actual: 1_004_000,
   });
   assert.equal(t.toWall(t.continuous(4050)), 1_004_000);
+  assert.equal(t.toContinuous(1_004_000), t.continuous(4050));
 });
 
 Deno.test("first-seen wall times are held while an endpoint of that poll is open, then forgotten", () => {
