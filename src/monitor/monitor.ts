@@ -189,9 +189,14 @@ function diff(run: Run, snapshot: Snapshot, mono: number): Change[] {
     openedAt: e.openedAt === undefined ? undefined : timeline.toContinuous(e.openedAt),
   }));
   const changes = run.tracker.observe({ ...snapshot, time: now, events });
+  const jump = timeline.lastJump;
   for (const change of changes) {
     const first = change.firstSeen;
     if (change.kind === "opened") run.firstSeen.opened(first, Math.round(timeline.toWall(first)));
+    if (change.durationMs !== undefined && jump !== undefined && first < jump) {
+      // an event's own open time was read in the clock before the jump: time it from first seen instead
+      change.durationMs = change.time - first;
+    }
     change.time = change.time === now ? snapshot.time : Math.round(timeline.toWall(change.time));
     change.firstSeen = run.firstSeen.wallOf(first) ?? Math.round(timeline.toWall(first));
     if (change.kind === "closed") run.firstSeen.closed(first);

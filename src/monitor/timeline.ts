@@ -65,6 +65,7 @@ export class Timeline {
   readonly #startMono: number;
   /** wall − continuous at the last observation. */
   #offset = 0;
+  #lastJump: number | undefined;
 
   /**
    * @param wall the wall time of the first poll.
@@ -73,6 +74,11 @@ export class Timeline {
   constructor(wall: number, mono: number) {
     this.#startWall = wall;
     this.#startMono = mono;
+  }
+
+  /** Continuous time of the last poll that saw a clock jump (undefined: none so far). */
+  get lastJump(): number | undefined {
+    return this.#lastJump;
   }
 
   /** Continuous time of a monotonic reading: the start's wall time plus the monotonic time since. */
@@ -100,6 +106,8 @@ export class Timeline {
     const moved = offset - this.#offset;
     const expected = wall - moved;
     this.#offset = offset;
-    return Math.abs(moved) > CLOCK_JUMP_MS ? { expected, actual: wall } : undefined;
+    if (Math.abs(moved) <= CLOCK_JUMP_MS) return undefined;
+    this.#lastJump = this.continuous(mono);
+    return { expected, actual: wall };
   }
 }
