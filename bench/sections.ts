@@ -110,6 +110,7 @@ export async function soak(total: number, perPoll = 1000) {
       collector,
       logSet,
       clock: { now: () => now },
+      monotonic: { now: () => now },
       intervalMs: 100,
       signal: controller.signal,
       log: () => {},

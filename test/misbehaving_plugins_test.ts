@@ -13,6 +13,7 @@ const plugin = (name: string) => ["--plugin", join(testdata, name)];
 
 Deno.test("misbehaving user plugins do not stop the log set, are reported once each, and SIGTERM exits 0", async () => {
   const dir = await Deno.makeTempDir({ prefix: "portreporter-badplugins-" });
+  await Deno.mkdir(join(dir, "none")); // an empty user plugin folder (a folder named explicitly must exist)
   const child = spawnCli([
     "run",
     "--log-dir",

@@ -11,8 +11,9 @@ import { createCollector, platformDefaults } from "../platform/collector.ts";
 import type { Settings } from "./settings.ts";
 import { LocalTime } from "../log/local_time.ts";
 import { LogSet } from "../log/log_set.ts";
-import { type MonitorStats, runMonitor } from "../monitor/monitor.ts";
+import { type MonitorControl, type MonitorStats, runMonitor } from "../monitor/monitor.ts";
 import { systemClock } from "../model/types.ts";
+import { escapeField } from "../model/text.ts";
 
 /**
  * Creates the log directory if needed and proves it writable, so that a bad directory is a clear
@@ -51,14 +52,28 @@ export function hasPluginFiles(dir: string): boolean {
   return false;
 }
 
+/** The start line that says which plugins run and where user plugins are read from. */
+export function pluginsLine(ids: string[], pluginDir: string): string {
+  const where = `user plugin folder ${escapeField(pluginDir)}${
+    hasPluginFiles(pluginDir) ? "" : " (no plugin files)"
+  }`;
+  return ids.length ? `plugins: ${ids.join(", ")}; ${where}` : `no plugins; ${where}`;
+}
+
 /** Hooks the service host uses around a monitor run. */
 export interface RunHooks {
-  /** Aborting it stops the monitor (the CLI wires SIGINT/SIGTERM to it). */
+  /** Aborting it stops the monitor (the CLI wires SIGINT/SIGTERM/SIGQUIT to it). */
   signal: AbortSignal;
+  /** Requests to the running monitor (the CLI wires SIGHUP to a new log set). */
+  control?: MonitorControl;
+  /** Extra fields of the `monitor-start` record. */
+  startRecord?: Record<string, unknown>;
   /** Called once the first log set is open. */
   onStarted?: (logDir: string, files: string[]) => void;
   /** One-line diagnostics. */
   log: (line: string) => void;
+  /** Given the line that says which plugins run and where user plugins are read from (the CLI prints it). */
+  onPlugins?: (line: string) => void;
 }
 
 /** Runs the monitor with validated settings until the signal aborts. Shared by `run` and `service`. */
@@ -75,12 +90,14 @@ export async function runWithSettings(settings: Settings, hooks: RunHooks): Prom
       log: (line) => hooks.log(line),
     })
     : undefined;
+  hooks.onPlugins?.(pluginsLine(pipeline?.ids ?? [], settings.pluginDir));
   const collector = await createCollector();
   try {
+    const localTime = new LocalTime(settings.timeZone);
     const logSet = new LogSet({
       dir: settings.logDir,
-      host: collector.hostInfo(),
-      localTime: new LocalTime(settings.timeZone),
+      host: { ...collector.hostInfo(), timeZone: localTime.zone },
+      localTime,
       maxBytes: settings.maxBytes,
       eol: platformDefaults().eol,
     });
@@ -90,6 +107,8 @@ export async function runWithSettings(settings: Settings, hooks: RunHooks): Prom
       clock: systemClock,
       intervalMs: settings.intervalMs,
       signal: hooks.signal,
+      control: hooks.control,
+      startRecord: hooks.startRecord,
       pipeline: pipeline?.ids.length ? pipeline : undefined,
       log: hooks.log,
       onStarted: (set) => hooks.onStarted?.(settings.logDir, set.fileNames),

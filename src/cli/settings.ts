@@ -6,11 +6,13 @@
  */
 
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import type { ParseError } from "jsonc-parser";
 import { UsageError } from "../errors.ts";
 import { DEFAULT_MAX_BYTES } from "../log/rotation.ts";
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from "../monitor/monitor.ts";
+import { plural } from "../monitor/summary.ts";
+import { didYouMean, parseOptions } from "./options.ts";
+import { readJsoncObject } from "./config_file.ts";
+import { escapeField } from "../model/text.ts";
 
 /** One plugin entry of the config: a built-in by name or a user plugin file by path. */
 export interface PluginEntry {
@@ -53,88 +55,71 @@ export interface SettingFlags {
   config?: string;
 }
 
-const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** Decimal units are powers of 1000, binary units (KiB, MiB, GiB) powers of 1024. */
 const UNITS_BYTES: Record<string, number> = {
   b: 1,
-  kb: 1024,
-  k: 1024,
-  mb: 1024 ** 2,
-  m: 1024 ** 2,
-  gb: 1024 ** 3,
-  g: 1024 ** 3,
+  kb: 1000,
+  mb: 1000 ** 2,
+  gb: 1000 ** 3,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
 };
 
-/** Parses `250`, `250ms`, `1s`, `1.5s`, `2m` into milliseconds; `what` names the setting in the error. */
+/** A value as the user gave it, escaped and bounded for a one-line message. */
+function shown(value: string | number): string {
+  const text = String(value);
+  return escapeField(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+}
+
+/** Parses `250`, `250ms`, `1s`, `1.5s`, `2m`, `1h` into milliseconds; `what` names the setting in the error. */
 export function parseInterval(value: string | number, what: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/i.exec(String(value));
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(String(value));
   const ms = m ? Math.round(Number(m[1]) * UNITS_MS[(m[2] ?? "ms").toLowerCase()]) : NaN;
   if (!Number.isFinite(ms)) {
     throw new UsageError(
-      `${what}: '${value}' is not a duration; use milliseconds (1000) or a unit (500ms, 2s, 1m)`,
+      `${what}: '${shown(value)}' is not a duration; use milliseconds (1000) or a number with a unit: ` +
+        `ms, s, m or h (500ms, 2s, 1.5m, 1h)`,
     );
   }
   if (ms < MIN_INTERVAL_MS) {
     throw new UsageError(`${what}: ${ms} ms is below the minimum of ${MIN_INTERVAL_MS} ms`);
   }
-  if (ms > 3_600_000) throw new UsageError(`${what}: ${ms} ms is above the maximum of 1 hour`);
+  if (ms > 3_600_000) throw new UsageError(`${what}: ${ms} ms is above the maximum of 1 hour (1h)`);
   return ms;
 }
 
-/** Parses `5242880`, `5MB`, `512KB`, `1GB` into bytes; at least 4 KB. */
+/** Parses `5242880`, `5MB` (5 000 000), `5MiB` (5 242 880), `512KiB`, `1GB` into bytes; at least 4 KiB. */
 export function parseSize(value: string | number, what: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(String(value));
   const unit = (m?.[2] ?? "b").toLowerCase();
   const bytes = m && UNITS_BYTES[unit] ? Math.floor(Number(m[1]) * UNITS_BYTES[unit]) : NaN;
   if (!Number.isFinite(bytes)) {
     throw new UsageError(
-      `${what}: '${value}' is not a size; use bytes (5242880) or a unit (512KB, 5MB, 1GB)`,
+      `${what}: '${shown(value)}' is not a size; use bytes (5242880) or a number with a unit: ` +
+        `KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024), e.g. 5MiB`,
     );
   }
-  if (bytes < 4096) throw new UsageError(`${what}: ${bytes} bytes is below the minimum of 4KB`);
+  if (bytes < 4096) {
+    throw new UsageError(`${what}: ${plural(bytes, "byte")} is below the minimum of 4 KiB (4096)`);
+  }
   return bytes;
 }
 
-/**
- * Reads and validates a JSONC config file; every problem is a UsageError naming the file. The JSONC
- * parser is loaded only here, so a run without a config file does not carry it in memory.
- */
+/** Reads and validates a JSONC config file; every problem is a UsageError naming the file. */
 export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "no such file"
-      : e instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : e instanceof Deno.errors.IsADirectory
-      ? "it is a directory"
-      : (e as Error).message;
-    throw new UsageError(`cannot read config file ${path}: ${why}`);
-  }
-  const { parse: parseJsonc, printParseErrorCode } = await import("jsonc-parser");
-  const errors: ParseError[] = [];
-  const value = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
-  if (errors.length) {
-    const { error, offset } = errors[0];
-    const before = text.slice(0, offset).split("\n");
-    throw new UsageError(
-      `config file ${path}: ${printParseErrorCode(error)} at line ${before.length}, column ${
-        before.at(-1)!.length + 1
-      }`,
-    );
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new UsageError(`config file ${path}: expected a JSON object at the top level`);
-  }
+  const value = await readJsoncObject(path);
   for (const key of Object.keys(value)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
       throw new UsageError(
-        `config file ${path}: unknown setting '${key}'; known settings: ${CONFIG_KEYS.join(", ")}`,
+        `config file ${escapeField(path)}: unknown setting '${escapeField(key)}'${
+          didYouMean(key, CONFIG_KEYS)
+        }; known settings: ${CONFIG_KEYS.join(", ")}`,
       );
     }
   }
-  return value as Record<string, unknown>;
+  return value;
 }
 
 function expectString(value: unknown, what: string): string {
@@ -154,7 +139,9 @@ function pluginEntries(value: unknown, where: string): PluginEntry[] {
     }
     const { name, path, options, ...rest } = entry as Record<string, unknown>;
     const extra = Object.keys(rest);
-    if (extra.length) throw new UsageError(`${at}: unknown key '${extra[0]}'; use name, path and options`);
+    if (extra.length) {
+      throw new UsageError(`${at}: unknown key '${shown(extra[0])}'; use name, path and options`);
+    }
     if ((name === undefined) === (path === undefined)) {
       throw new UsageError(`${at} needs exactly one of "name" or "path"`);
     }
@@ -171,6 +158,18 @@ function pluginEntries(value: unknown, where: string): PluginEntry[] {
   });
 }
 
+/** A folder named explicitly must exist: a typo would otherwise load no plugin, silently. */
+function requireDir(dir: string, what: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = Deno.statSync(dir).isDirectory;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw new UsageError(`${what}: ${escapeField(dir)} does not exist; create it or fix the path`);
+  }
+  if (!isDirectory) throw new UsageError(`${what}: ${escapeField(dir)} is not a folder`);
+}
+
 /** Merges defaults, the config file (when given) and the flags into validated settings. */
 export async function resolveSettings(
   flags: SettingFlags,
@@ -179,7 +178,7 @@ export async function resolveSettings(
 ): Promise<Settings> {
   const configPath = flags.config ? resolve(cwd, flags.config) : undefined;
   const config = configPath ? await readConfigFile(configPath) : {};
-  const where = configPath ? `config file ${configPath}:` : "config:";
+  const where = configPath ? `config file ${escapeField(configPath)}:` : "config:";
   const configDir = configPath ? dirname(configPath) : cwd;
   const fromConfig = (key: string) => (config[key] === undefined ? undefined : config[key]);
 
@@ -218,7 +217,7 @@ export async function resolveSettings(
       new Intl.DateTimeFormat("en-US", { timeZone });
     } catch {
       throw new UsageError(
-        `${where} 'timeZone': '${timeZone}' is not an IANA time zone (e.g. Europe/Berlin)`,
+        `${where} 'timeZone': '${shown(timeZone)}' is not an IANA time zone (e.g. Europe/Berlin)`,
       );
     }
   }
@@ -226,12 +225,17 @@ export async function resolveSettings(
   const plugins = fromConfig("plugins") === undefined ? [] : pluginEntries(fromConfig("plugins"), where);
   for (const path of flags.plugin ?? []) plugins.push({ path: resolve(cwd, expectString(path, "--plugin")) });
 
+  const pluginDir = dirSetting(flags.pluginDir, "pluginDir", defaults.pluginDir);
+  if (flags.pluginDir !== undefined || fromConfig("pluginDir") !== undefined) {
+    requireDir(pluginDir, flags.pluginDir !== undefined ? "--plugin-dir" : `${where} 'pluginDir'`);
+  }
+
   return {
     logDir: dirSetting(flags.logDir, "logDir", defaults.logDir),
     intervalMs,
     maxBytes,
     plugins,
-    pluginDir: dirSetting(flags.pluginDir, "pluginDir", defaults.pluginDir),
+    pluginDir,
     configDir,
     timeZone,
   };
@@ -248,22 +252,7 @@ export const RUN_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** Parses options strictly; an unknown or malformed option becomes a UsageError naming the command. */
-export function parseOptions<T extends NonNullable<Parameters<typeof parseArgs>[0]>["options"]>(
-  command: string,
-  args: string[],
-  options: T,
-) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false });
-  } catch (e) {
-    const message = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(
-      /\.$/,
-      "",
-    );
-    throw new UsageError(`${command}: ${message}. Run 'portreporter ${command} --help' for the options`);
-  }
-}
+export { parseOptions } from "./options.ts";
 
 /** Parses the `run`/`service` command line into settings flags (plus `help`). */
 export function parseRunFlags(command: string, args: string[]): SettingFlags & { help?: boolean } {

@@ -42,7 +42,15 @@ export function detailHeader(title: string, start: LocalParts, host: HostInfo): 
     "",
     `Operating System: ${escapeField(host.osName)}`,
     "",
+    ...zoneLines(host),
   ].join("\n") + "\n";
+}
+
+/** `Time zone: Europe/Berlin` and a blank line when the zone is known (an addition to the original headers). */
+function zoneLines(host: HostInfo | undefined): string[] {
+  return host?.timeZone
+    ? [`Time zone: ${host.timeZone} (the local time of every date and time in this file)`, ""]
+    : [];
 }
 
 /** The header of PR-INITIAL. */
@@ -55,13 +63,17 @@ export function pidsHeader(start: LocalParts, host: HostInfo): string {
   return detailHeader("Process detail log", start, host);
 }
 
-/** The header of PR-PORTS, pointing at the PR-PIDS file of the same stamp. */
-export function portsHeader(stamp: string): string {
+/**
+ * The header of PR-PORTS, pointing at the PR-PIDS file of the same stamp; with `host.timeZone`, a
+ * `Time zone:` line before `Log format:`.
+ */
+export function portsHeader(stamp: string, host?: HostInfo): string {
   return [
     `Port Reporter Version ${CLASSIC_VERSION} Log File - Port usage log`,
     "",
     `Check ${logFileName("PIDS", stamp)} for corresponding process data`,
     "",
+    ...zoneLines(host),
     "Log format:",
     PORTS_LOG_FORMAT,
   ].join("\n") + "\n";

@@ -68,6 +68,19 @@ Deno.test("headers match the documented originals", () => {
   );
 });
 
+Deno.test("with a known zone, the headers name it on one added line", () => {
+  const start = at("2005-07-06T13:44:04Z");
+  const host = { computerName: "TEST", osName: "Windows XP", timeZone: "Europe/Berlin" };
+  const zone = "Time zone: Europe/Berlin (the local time of every date and time in this file)\n\n";
+  assert.ok(pidsHeader(start, host).endsWith("Operating System: Windows XP\n\n" + zone));
+  assert.equal(
+    portsHeader("05-07-6-13-44-4", host),
+    "Port Reporter Version 1.01 Log File - Port usage log\n\nCheck PR-PIDS-05-07-6-13-44-4.log for corresponding process data\n\n" +
+      zone +
+      "Log format:\ndate,time,protocol,local port,local IP address,remote port,remote IP address,PID,module,user context\n",
+  );
+});
+
 Deno.test("a process entry lists identity, services, ports and modules", () => {
   const entry = processEntry(
     {

@@ -47,6 +47,11 @@ export class LocalTime {
     });
   }
 
+  /** The IANA name of the zone (the system's when none was given), e.g. `Europe/Berlin`. */
+  get zone(): string {
+    return this.#format.resolvedOptions().timeZone;
+  }
+
   /** Local fields of `ms` (milliseconds since the Unix epoch). */
   parts(ms: number): LocalParts {
     const second = Math.floor(ms / 1000);

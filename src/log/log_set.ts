@@ -224,7 +224,7 @@ export class LogSet {
       try {
         // PORTS first: it is the file whose name is taken when a stamp repeats (e.g. the DST fall-back hour)
         const start = this.#opts.localTime.parts(now);
-        this.#create("PORTS", this.#classic(portsHeader(this.#stamp)));
+        this.#create("PORTS", this.#classic(portsHeader(this.#stamp, this.#opts.host)));
         this.#create("PIDS", this.#classic(pidsHeader(start, this.#opts.host)));
         this.#create("EVENTS", new Uint8Array(0));
         if (reason === "start" && initial) {

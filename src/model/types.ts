@@ -206,6 +206,8 @@ export interface HostInfo {
   computerName: string;
   /** Operating system in words, e.g. `Windows 10 Pro (10.0.19045)` or `Linux 6.1.0 (Debian GNU/Linux 12)`. */
   osName: string;
+  /** IANA zone of the classic files' local times, written as `Time zone:` in their headers when set. */
+  timeZone?: string;
 }
 
 /** A platform collector: one per OS, the same interface everywhere. */

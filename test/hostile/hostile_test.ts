@@ -88,7 +88,9 @@ function cleanText(name: string, data: Uint8Array): string {
 function portsLines(text: string): string[] {
   const body = text.split("\n").filter((l) => /^\d\d\/\d{1,2}\/\d{1,2},/.test(l));
   const other = text.split("\n").filter((l) => l !== "" && !body.includes(l));
-  for (const line of other) assert.match(line, /^(Port Reporter|Check PR-PIDS|Log format:|date,time,)/, line);
+  for (const line of other) {
+    assert.match(line, /^(Port Reporter|Check PR-PIDS|Time zone: |Log format:|date,time,)/, line);
+  }
   for (const line of body) {
     assert.equal(line.split(",").length, 10, `ten fields: ${line}`);
     assert.match(

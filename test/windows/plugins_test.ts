@@ -149,6 +149,7 @@ Deno.test(
   async () => {
     const tmp = await Deno.makeTempDir({ prefix: "pr-plugins-" });
     const dir = join(tmp, "logs");
+    await Deno.mkdir(join(tmp, "none")); // an empty user plugin folder (a folder named explicitly must exist)
     const t0 = Date.now();
     const child = new Deno.Command(Deno.execPath(), {
       args: cliArgs([

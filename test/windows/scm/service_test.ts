@@ -234,7 +234,7 @@ Deno.test({ name: "service: start parameters override the registered command lin
       assert.ok(
         traced().some((t) =>
           t.startsWith(
-            "The Port Reporter service could not start: service: Unknown option '--no-such-option'",
+            "The Port Reporter service could not start: service: unknown option '--no-such-option'",
           )
         ),
         traced().join("\n"),
@@ -264,7 +264,7 @@ Deno.test(
           t.startsWith("The Port Reporter service could not start: ") && t.includes("--bogus")
         );
         assert.ok(err, `no error event naming --bogus in\n${traced().join("\n")}`);
-        assert.ok(err.includes("service: Unknown option '--bogus'"), err);
+        assert.ok(err.includes("service: unknown option '--bogus'"), err);
         console.log(`error event: ${err}`);
       }
     } finally {
