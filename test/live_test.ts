@@ -89,7 +89,16 @@ Deno.test("the monitor logs this process's sockets: PR-PORTS lines, PR-PIDS entr
         }\\n`,
       ),
     );
-    assert.match(logs.PIDS, new RegExp(`  TCP 127\\.0\\.0\\.1:${ports.tcp4} 0\\.0\\.0\\.0:0 LISTEN`));
+    // The entry lists the process's endpoints when it first appeared in PR-PORTS; with --parallel other test
+    // files share this pid, so that may have been before this test's listener: any of ours in the right form.
+    const portLines = [
+      `  TCP 127\\.0\\.0\\.1:${ports.tcp4} 0\\.0\\.0\\.0:0 LISTEN`,
+      `  TCP \\[::1\\]:${ports.tcp6} \\[::\\]:0 LISTEN`,
+      `  TCP 127\\.0\\.0\\.1:${ports.client4} 127\\.0\\.0\\.1:${ports.tcp4} ESTABLISHED`,
+      `  UDP 127\\.0\\.0\\.1:${ports.udp4} \\*:\\*`,
+      `  UDP \\[::1\\]:${ports.udp6} \\*:\\*`,
+    ];
+    assert.match(logs.PIDS, new RegExp(`\\nPorts:\\n(  .*\\n)*(${portLines.join("|")})\\n`));
     assert.match(logs.PIDS, /libc\.so/, "modules listed");
     assert.match(logs.INITIAL, /Service initialization log/);
 

@@ -36,8 +36,12 @@ Deno.test("exec: each alert goes to the command as one JSON line on stdin, in or
     await p.init!(options, t.ctx);
     await p.onAlerts!([alert(1), alert(2)]);
     await p.onAlerts!([alert(3)]);
-    const lines = async () => (await Deno.readTextFile(out).catch(() => "")).split("\n").filter(Boolean);
-    await until("three lines", async () => (await lines()).length === 3);
+    // a line is whole once its newline is there (the command writes the severity, then the JSON line)
+    const lines = async () => {
+      const text = await Deno.readTextFile(out).catch(() => "");
+      return text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter(Boolean);
+    };
+    await until("three whole lines", async () => (await lines()).length === 3);
     const got = (await lines()).map((l) => {
       const [severity, ...json] = l.split(" ");
       return [severity, (JSON.parse(json.join(" ")) as Alert).message];

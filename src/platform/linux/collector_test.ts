@@ -103,7 +103,13 @@ Deno.test("live: both sources find every socket of this process, with the same r
         const again = await collector.collect();
         assert.deepEqual(rowLines(ownRows(again, held)), collected[source]);
         assert.equal(again.processes.get(Deno.pid), me);
-        assert.equal(collector.processes.stats.detailReads, snapshot.processes.size);
+        // only processes the first poll did not see are read again (others start and stop on a shared host)
+        const fresh = [...again.processes.keys()].filter((pid) => !snapshot.processes.has(pid)).length;
+        const reads = collector.processes.stats.detailReads;
+        assert.ok(
+          reads >= snapshot.processes.size && reads <= snapshot.processes.size + fresh,
+          `${reads} detail reads for ${snapshot.processes.size} known and ${fresh} new processes`,
+        );
         assert.ok(
           collector.owners.stats.fdDirectoryScans - scansBefore < scansBefore,
           "second poll scans less",
