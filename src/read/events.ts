@@ -1,0 +1,132 @@
+/**
+ * Every row of a list of log sets, in time order, streamed: sets oldest first (see `sets.ts`), each
+ * set's rows in the order they were written. A set's rows come from its PR-EVENTS file, or from its
+ * classic PR-PORTS file where that is all the set has (an original Port Reporter 1.01 set, or ours
+ * written without PR-EVENTS).
+ *
+ * Memory is bounded by one read chunk plus one line (`lines.ts`: 256 KiB + at most 1 MiB), whatever
+ * the size or number of the files; one file is open at a time.
+ *
+ * Across a clock jump the writer starts a new set, so the rows of each set stay in written order and
+ * the `clock-jump` marker tells where the clock moved.
+ *
+ * @module
+ */
+
+import { type LineCursor, readLines } from "./lines.ts";
+import { decodeClassicLine, rowFromPortsLine } from "./classic_ports.ts";
+import { type ReadRow, rowFromEventLine } from "./rows.ts";
+import type { LogSetInfo } from "./sets.ts";
+
+/** Counters of what reading skipped, for one line on stderr at the end. */
+export interface ReadStats {
+  /** Rows yielded. */
+  rows: number;
+  /** Lines that were not valid records (bad JSON, missing fields). */
+  malformed: number;
+  /** Records of a kind this reader does not know (skipped by design). */
+  unknownKinds: number;
+  /** Lines longer than the line cap. */
+  tooLong: number;
+  /** Files that vanished or could not be read while reading. */
+  unreadable: number;
+}
+
+/** A new zeroed {@link ReadStats}. */
+export function newReadStats(): ReadStats {
+  return { rows: 0, malformed: 0, unknownKinds: 0, tooLong: 0, unreadable: 0 };
+}
+
+/** Options of {@link readRows} and {@link readSetRows}. */
+export interface ReadRowsOptions {
+  /** Zone of classic lines' local times; the system zone when absent. */
+  timeZone?: string;
+  /** Counters to add to. */
+  stats?: ReadStats;
+  /**
+   * A cheap test on the raw text of a PR-EVENTS line, run before it is parsed: return `false` only
+   * for a line that cannot match (see `filters.ts` `RowFilter.prefilter`). Marker lines always pass.
+   */
+  prefilter?: (line: string) => boolean;
+  /** Rows before this instant need not be yielded (sets that end before it are skipped whole). */
+  since?: number;
+  /** Treat the last line of the newest set as unfinished when it has no line end (default true). */
+  openSetLast?: boolean;
+}
+
+const decoder = new TextDecoder();
+
+function cheapMarker(line: string): boolean {
+  // every marker kind has a hyphen or is `heartbeat`; change kinds are plain words
+  return /"event":"[a-z]+-[a-z-]+"|"event":"heartbeat"/.test(line);
+}
+
+/**
+ * The rows of one set from byte offset `cursor` on (updated as it reads, so a follower can resume).
+ * `finished` says whether the set is closed (its last line without a line end is then read too).
+ */
+export async function* readSetRows(
+  set: LogSetInfo,
+  cursor: LineCursor,
+  finished: boolean,
+  options: ReadRowsOptions = {},
+): AsyncGenerator<ReadRow> {
+  const primary = set.primary;
+  if (!primary) return;
+  const stats = options.stats ?? newReadStats();
+  const tooLongBefore = cursor.tooLong;
+  const source = {
+    file: primary.path,
+    line: 0,
+    format: primary.kind === "EVENTS" ? "events" as const : "classic" as const,
+  };
+  let hint: number | undefined = set.start - 3_600_000;
+  try {
+    for await (const raw of readLines(primary.path, cursor, { includePartialTail: finished })) {
+      if (primary.kind === "EVENTS") {
+        const text = decoder.decode(raw.bytes);
+        if (text.length === 0) continue;
+        if (options.prefilter && !options.prefilter(text) && !cheapMarker(text)) continue;
+        const row = rowFromEventLine(text, { ...source, line: raw.number });
+        if (row === "malformed") stats.malformed++;
+        else if (row === "unknown-kind") stats.unknownKinds++;
+        else {
+          stats.rows++;
+          yield row;
+        }
+      } else {
+        const row = rowFromPortsLine(
+          decodeClassicLine(raw.bytes),
+          { ...source, line: raw.number },
+          options.timeZone,
+          hint,
+        );
+        if (!row) continue;
+        hint = row.time;
+        stats.rows++;
+        yield row;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied)) throw e;
+    stats.unreadable++;
+  }
+  stats.tooLong += cursor.tooLong - tooLongBefore;
+}
+
+/**
+ * Every row of `sets` (as {@link listLogSets} orders them), oldest set first. The newest set is
+ * taken to be open: a last line without its line end is left out (it is being written).
+ */
+export async function* readRows(sets: LogSetInfo[], options: ReadRowsOptions = {}): AsyncGenerator<ReadRow> {
+  for (let i = 0; i < sets.length; i++) {
+    const next = sets[i + 1];
+    const jumped = sets[i].reason === "clock-jump" || next?.reason === "clock-jump";
+    if (options.since !== undefined && next && !jumped && next.start <= options.since) {
+      continue; // the whole set is older than --since (the next one started before it)
+    }
+    const last = i === sets.length - 1;
+    const finished = !last || options.openSetLast === false;
+    yield* readSetRows(sets[i], { offset: 0, lines: 0, tooLong: 0 }, finished, options);
+  }
+}
