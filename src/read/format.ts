@@ -38,6 +38,8 @@ export interface Column<T> {
   get: (item: T) => string | number | boolean | { time: number } | undefined;
   /** Right-align in the table (numbers). */
   right?: boolean;
+  /** The table's text, when it differs from the value (`TCP` for `tcp`, `still open`). */
+  table?: (item: T) => string | undefined;
 }
 
 const two = (n: number) => String(n).padStart(2, "0");
@@ -84,6 +86,8 @@ export function pickColumns<T>(all: Column<T>[], defaults: string[], fields?: st
 }
 
 function text<T>(c: Column<T>, item: T, display: TimeDisplay, machine: boolean): string {
+  const shown = machine ? undefined : c.table?.(item);
+  if (shown !== undefined) return escapeField(shown);
   const v = c.get(item);
   if (v === undefined) return "";
   if (typeof v === "object") return formatInstant(v.time, display, machine);

@@ -1,0 +1,146 @@
+/**
+ * What the reading commands (`query`, `connections`, `follow`, `sets`) share: their flags, where the
+ * log sets come from (`--log-dir DIR`, named files, or the default log directory), the filter and
+ * the time display, and the one stderr line about skipped lines.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { UsageError } from "../errors.ts";
+import { platformDefaults } from "../platform/collector.ts";
+import {
+  FILTER_FLAGS,
+  type FilterFlagValues,
+  filterFromFlags,
+  listLogSets,
+  type LogSetInfo,
+  logSetsOfFiles,
+  type ReadStats,
+  type RowFilter,
+  type TimeDisplay,
+} from "../read/mod.ts";
+
+/** Flags of every reading command besides the filters. */
+export const SOURCE_FLAGS = {
+  "log-dir": { type: "string" },
+  utc: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Output flags of `query` and `connections`. */
+export const OUTPUT_FLAGS = {
+  format: { type: "string" },
+  fields: { type: "string" },
+  "no-header": { type: "boolean" },
+} as const;
+
+/** Help text of the source and output flags. */
+export const SOURCE_HELP = `Source (default: the log directory of 'portreporter run'):
+  --log-dir <dir>     Read every log set in this directory (oldest first, the open set included)
+  FILE...             Or read these files (PR-EVENTS-*.jsonl, PR-PORTS-*.log, original 1.01 logs too)
+  --utc               Show times in UTC (default: local time; the zone is in the header)
+`;
+
+/** `parseArgs` with positionals, turning its errors into one {@link UsageError} line. */
+export function parseReadArgs<T extends NonNullable<Parameters<typeof parseArgs>[0]>["options"]>(
+  command: string,
+  args: string[],
+  options: T,
+  positionals = true,
+) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: positionals });
+  } catch (e) {
+    const message = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(
+      /\.$/,
+      "",
+    );
+    throw new UsageError(`${command}: ${message}. Run 'portreporter ${command} --help' for the options`);
+  }
+}
+
+/** Where the sets are read from. */
+export interface SourceSpec {
+  /** `--log-dir`. */
+  logDir?: string;
+  /** Named files. */
+  files: string[];
+}
+
+/** The sets to read: the named files, or the sets of `--log-dir` (default: the platform's log directory). */
+export async function resolveSets(
+  command: string,
+  spec: SourceSpec,
+  timeZone?: string,
+): Promise<LogSetInfo[]> {
+  if (spec.logDir !== undefined && spec.files.length > 0) {
+    throw new UsageError(`${command}: give either --log-dir or files, not both`);
+  }
+  if (spec.files.length > 0) return await logSetsOfFiles(spec.files, { timeZone });
+  return await listLogSets(spec.logDir ?? platformDefaults().logDir, { timeZone });
+}
+
+/** The directory `follow` watches (it needs a directory to see new sets appear). */
+export function followDir(spec: SourceSpec): string {
+  if (spec.files.length > 0) {
+    throw new UsageError("follow: follow reads a log directory (new sets appear there); use --log-dir DIR");
+  }
+  return spec.logDir ?? platformDefaults().logDir;
+}
+
+/** The filter and the time display from the parsed values. */
+export function filterAndDisplay(
+  values: FilterFlagValues & { utc?: boolean },
+  now = Date.now(),
+): { filter: RowFilter; display: TimeDisplay } {
+  return { filter: filterFromFlags(values, { now }), display: { utc: values.utc === true } };
+}
+
+/** The filter flags, for spreading into a command's options. */
+export const READ_FILTER_FLAGS = FILTER_FLAGS;
+
+/** One stderr line when reading skipped lines (they are evidence someone may want to look at). */
+export function reportSkipped(stats: ReadStats, err: (line: string) => void): void {
+  const parts: string[] = [];
+  if (stats.malformed) parts.push(`${stats.malformed} malformed line${stats.malformed === 1 ? "" : "s"}`);
+  if (stats.tooLong) parts.push(`${stats.tooLong} line${stats.tooLong === 1 ? "" : "s"} over 1 MiB`);
+  if (stats.unreadable) {
+    parts.push(
+      `${stats.unreadable} file${stats.unreadable === 1 ? "" : "s"} that vanished or could not be read`,
+    );
+  }
+  if (parts.length) err(`portreporter: skipped ${parts.join(", ")}; the rest was read`);
+}
+
+/** Output gathered into pieces of about 64 KiB (one write per piece, not per row). */
+export class BufferedOut {
+  #parts: string[] = [];
+  #size = 0;
+  /** @param out where the pieces go */
+  constructor(private readonly out: (text: string) => void) {}
+  /** Adds text; writes when 64 KiB are gathered. */
+  write = (text: string): void => {
+    this.#parts.push(text);
+    this.#size += text.length;
+    if (this.#size >= 65536) this.flush();
+  };
+  /** Writes what is gathered. */
+  flush(): void {
+    if (this.#parts.length === 0) return;
+    const text = this.#parts.join("");
+    this.#parts = [];
+    this.#size = 0;
+    this.out(text);
+  }
+}
+
+/** Runs a reading command's output loop; a reader that went away (`| head`) ends it quietly with 0. */
+export async function untilPipeCloses(body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof Deno.errors.BrokenPipe) return 0;
+    throw e;
+  }
+}
