@@ -1,0 +1,133 @@
+/**
+ * Following a log directory as it is written, across rollovers: every poll lists the sets, and each
+ * set's primary file (PR-EVENTS, else PR-PORTS) is read on from where the last poll stopped, in set
+ * order. A set that rolled over is read to its end before its successor, and a set keeps its cursor
+ * for as long as it exists, so a line written to an older set after a new one appeared is not lost
+ * either (unlike `tail -F` on a glob). A line without its line end is left for the next poll.
+ *
+ * Memory: one cursor per set present in the directory (bounded by retention) plus one read chunk.
+ *
+ * @module
+ */
+
+import type { LineCursor } from "./lines.ts";
+import { newReadStats, readSetRows, type ReadStats } from "./events.ts";
+import type { ReadRow } from "./rows.ts";
+import { listLogSets, type LogSetInfo } from "./sets.ts";
+
+/** Something `follow` says about the files themselves (one stderr line each). */
+export interface FollowNotice {
+  /** `shrank`: a file got shorter than what was already read (it is read again from the start). */
+  kind: "shrank";
+  /** The file. */
+  file: string;
+  /** Bytes read before. */
+  was: number;
+  /** Its size now. */
+  now: number;
+}
+
+/** Options of {@link LogFollower}. */
+export interface FollowOptions {
+  /** Zone of classic lines. */
+  timeZone?: string;
+  /** Read the sets present at start from this instant on (`--since`); from their end when absent. */
+  since?: number;
+  /** Cheap raw-line test (see `filters.ts`). */
+  prefilter?: (line: string) => boolean;
+  /** Counters. */
+  stats?: ReadStats;
+}
+
+interface Tracked {
+  cursor: LineCursor;
+  path: string;
+}
+
+/** Follows the log sets of one directory; call {@link poll} repeatedly. */
+export class LogFollower {
+  readonly #dir: string;
+  readonly #options: FollowOptions;
+  readonly #tracked = new Map<string, Tracked>(); // by primary path
+  readonly stats: ReadStats;
+  #started = false;
+  /** Notices from the last poll (a file that shrank, ...). */
+  notices: FollowNotice[] = [];
+
+  /** @param dir the log directory */
+  constructor(dir: string, options: FollowOptions = {}) {
+    this.#dir = dir;
+    this.#options = options;
+    this.stats = options.stats ?? newReadStats();
+  }
+
+  async #sizeOf(path: string): Promise<number> {
+    try {
+      return (await Deno.stat(path)).size;
+    } catch {
+      return -1;
+    }
+  }
+
+  /** Where to start reading a set seen for the first time. */
+  async #initialCursor(set: LogSetInfo, path: string): Promise<LineCursor> {
+    const fresh = { offset: 0, lines: 0, tooLong: 0 };
+    if (this.#started) return fresh; // a set that appeared while following: all of it
+    if (this.#options.since !== undefined) return fresh; // the rows are filtered by time afterwards
+    // present at start: from its end (only new lines), counting its lines for the line numbers
+    const size = await this.#sizeOf(path);
+    let lines = 0;
+    if (size > 0) {
+      const file = await Deno.open(path);
+      try {
+        const buf = new Uint8Array(256 * 1024);
+        let offset = 0;
+        let lastLf = 0;
+        for (;;) {
+          const n = await file.read(buf);
+          if (!n) break;
+          for (let i = 0; i < n; i++) if (buf[i] === 10) lines++, lastLf = offset + i + 1;
+          offset += n;
+        }
+        return { offset: lastLf, lines, tooLong: 0 };
+      } finally {
+        file.close();
+      }
+    }
+    void set;
+    return fresh;
+  }
+
+  /** The new rows since the last poll, oldest set first (the first poll: from the end, or from `since`). */
+  async *poll(): AsyncGenerator<ReadRow> {
+    this.notices = [];
+    const sets = await listLogSets(this.#dir, { timeZone: this.#options.timeZone });
+    const present = new Set<string>();
+    const newest = sets.length - 1;
+    for (let i = 0; i < sets.length; i++) {
+      const set = sets[i];
+      if (!set.primary) continue;
+      const path = set.primary.path;
+      present.add(path);
+      let t = this.#tracked.get(path);
+      if (!t) {
+        t = { path, cursor: await this.#initialCursor(set, path) };
+        this.#tracked.set(path, t);
+      }
+      const size = await this.#sizeOf(path);
+      if (size < 0 || size === t.cursor.offset) continue;
+      if (size < t.cursor.offset) {
+        this.notices.push({ kind: "shrank", file: path, was: t.cursor.offset, now: size });
+        t.cursor = { offset: 0, lines: 0, tooLong: 0 };
+      }
+      // an older set is finished: read its last line even without a line end
+      yield* readSetRows(set, t.cursor, i < newest && this.#started, {
+        timeZone: this.#options.timeZone,
+        stats: this.stats,
+        prefilter: this.#options.prefilter,
+      });
+    }
+    for (const path of this.#tracked.keys()) if (!present.has(path)) this.#tracked.delete(path);
+    this.#started = true;
+  }
+}
