@@ -49,8 +49,17 @@ export function parseReadArgs<T extends NonNullable<Parameters<typeof parseArgs>
   options: T,
   positionals = true,
 ) {
+  // `--since -2h`: a value that starts with a dash and a digit is the option's value, not an option
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith("--") ? args[i].slice(2) : undefined;
+    const spec = name === undefined ? undefined : (options as Record<string, { type: string }>)[name];
+    if (spec?.type === "string" && i + 1 < args.length && /^-\d/.test(args[i + 1])) {
+      joined.push(`${args[i]}=${args[++i]}`);
+    } else joined.push(args[i]);
+  }
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: positionals });
+    return parseArgs({ args: joined, options, strict: true, allowPositionals: positionals });
   } catch (e) {
     const message = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(
       /\.$/,

@@ -2,9 +2,10 @@
  * The log sets of a directory (or of a list of files), in time order. A set is the files sharing
  * one stamp (`PR-EVENTS-26-11-26-4-43-3.jsonl`, `PR-PORTS-26-11-26-4-43-3.log`, ...). File names
  * with unpadded fields do not sort as text, and padded and unpadded spellings of one stamp are the
- * same set, so sets are grouped and ordered by the parsed stamp: by the instant the set started —
- * the `time` of its `set-start` record when PR-EVENTS has one (unambiguous across a DST change),
- * else the stamp read as local time in the given zone.
+ * same set, so sets are grouped and ordered by the parsed stamp, read as local time in the given
+ * zone (the writer keeps stamps increasing, moving a colliding stamp a second on). Where a DST change
+ * makes the wall time name two instants, the one nearest the time of the set's first PR-EVENTS record
+ * (its `set-start`) is taken, so the repeated hour sorts right too.
  *
  * @module
  */
@@ -24,7 +25,7 @@ export interface LogSetInfo {
   files: Partial<Record<LogKind, string>>;
   /** Total size of the members, bytes. */
   bytes: number;
-  /** When the set started, ms since the Unix epoch (see the module doc). */
+  /** The stamp as an instant, ms since the Unix epoch (see the module doc). */
   start: number;
   /** The `reason` of its `set-start` record (`start`, `midnight`, `size`, `clock-jump`, ...), when known. */
   reason?: string;
@@ -87,17 +88,23 @@ async function buildSets(entries: [string, number][], options: ListOptions): Pro
   const sets = [...byOrder.values()];
   for (const set of sets) {
     const s = set.fields;
-    const local = localToInstant(s, options.timeZone);
-    set.start = local;
+    set.start = localToInstant(s, options.timeZone);
     if (set.files.EVENTS) {
       const head = await readSetStart(set.files.EVENTS);
-      if (head.time !== undefined) set.start = head.time;
+      if (head.time !== undefined) set.start = nearestInstant(s, head.time, options.timeZone);
       set.reason = head.reason;
       set.host = head.host;
       set.primary = { kind: "EVENTS", path: set.files.EVENTS };
     } else if (set.files.PORTS) set.primary = { kind: "PORTS", path: set.files.PORTS };
   }
   return sets.sort(compareSets);
+}
+
+/** Of the instants a wall time names (two in a repeated DST hour), the one nearest `time`. */
+function nearestInstant(s: Stamp, time: number, timeZone?: string): number {
+  const early = localToInstant(s, timeZone);
+  const late = localToInstant(s, timeZone, early + 1);
+  return Math.abs(late - time) < Math.abs(early - time) ? late : early;
 }
 
 /** Orders sets by start instant, then by stamp. */
