@@ -215,7 +215,7 @@ Deno.test("snapshot --json lists this test's own listener with its pid", async (
     const table = await runCli(["snapshot"]);
     assert.match(
       table.stdout,
-      new RegExp(`TCP +127\\.0\\.0\\.1:${port} +0\\.0\\.0\\.0:0 +LISTENING +${Deno.pid} +deno`),
+      new RegExp(`TCP +127\\.0\\.0\\.1:${port} +0\\.0\\.0\\.0:0 +LISTEN +${Deno.pid} +deno`),
     );
   } finally {
     listener.close();

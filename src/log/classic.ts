@@ -123,11 +123,17 @@ export function endpointText(address: string, port: number, family: number): str
   return family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-/** The cells of one endpoint row of {@link endpointTable}. */
+/** The foreign address: `*:*` for UDP without a peer, the peer of a connected UDP socket, else the endpoint. */
+export function remoteText(s: SocketRecord): string {
+  if (s.protocol === "udp" && s.remotePort === 0) return "*:*";
+  return endpointText(s.remoteAddress, s.remotePort, s.family);
+}
+
+/** The cells of one endpoint row of {@link endpointTable} (states spelled as everywhere else: `LISTEN`). */
 function endpointCells(s: SocketRecord, processes: Map<number, ProcessInfo>, withOwner: boolean): string[] {
   const local = endpointText(s.localAddress, s.localPort, s.family);
-  const remote = s.protocol === "udp" ? "*:*" : endpointText(s.remoteAddress, s.remotePort, s.family);
-  const state = s.protocol === "udp" ? "" : s.state === "LISTEN" ? "LISTENING" : (s.state ?? "");
+  const remote = remoteText(s);
+  const state = s.state ?? "";
   const cells = [s.protocol.toUpperCase(), local, remote, state, String(s.pid)];
   if (withOwner) {
     const p = processes.get(s.pid);
@@ -205,7 +211,7 @@ export function processEntry(process: ProcessInfo, ports: SocketRecord[], logged
   if (process.partial) lines.push(`Incomplete: ${escapeField(process.partial)}`);
   lines.push("Ports:");
   for (const s of [...ports].sort(compareSockets)) {
-    const remote = s.protocol === "udp" ? "*:*" : endpointText(s.remoteAddress, s.remotePort, s.family);
+    const remote = remoteText(s);
     lines.push(
       `  ${s.protocol.toUpperCase()} ${endpointText(s.localAddress, s.localPort, s.family)} ${remote}${
         s.state ? ` ${s.state}` : ""

@@ -68,7 +68,7 @@ Deno.test("a start writes PR-INITIAL with the endpoints, PR-PORTS/PR-PIDS header
   ]);
   const initial = m.files.get("/logs/PR-INITIAL-26-11-26-23-59-58.log")!;
   assert.match(initial, /^Port Reporter Version 1\.01 Log File\n\nService initialization log\n/);
-  assert.match(initial, / TCP +127\.0\.0\.1:80 +0\.0\.0\.0:0 +LISTENING +42 +app +alice\n/);
+  assert.match(initial, / TCP +127\.0\.0\.1:80 +0\.0\.0\.0:0 +LISTEN +42 +app +alice\n/);
   assert.match(initial, /\nPID: 42\nProcess: app\n/);
   assert.equal(m.files.get("/logs/PR-EVENTS-26-11-26-23-59-58.jsonl"), "");
 });
