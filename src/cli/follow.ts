@@ -125,6 +125,7 @@ export async function commandFollow(args: string[], io: CliIo, signal?: AbortSig
   for (const s of signals) Deno.addSignalListener(s, stop);
   const paint = (code: string, text: string) => color ? `${code}${text}${RESET}` : text;
   try {
+    await follower.prime();
     if (!values["no-header"]) {
       io.out(paint(DIM, `# ${zoneHeader(display, Date.now())}; following ${escapeField(dir)}`) + "\n");
     }

@@ -13,7 +13,7 @@
 import type { LineCursor } from "./lines.ts";
 import { newReadStats, readSetRows, type ReadStats } from "./events.ts";
 import type { ReadRow } from "./rows.ts";
-import { listLogSets, type LogSetInfo } from "./sets.ts";
+import { listLogSets } from "./sets.ts";
 
 /** Something `follow` says about the files themselves (one stderr line each). */
 export interface FollowNotice {
@@ -70,7 +70,7 @@ export class LogFollower {
   }
 
   /** Where to start reading a set seen for the first time. */
-  async #initialCursor(set: LogSetInfo, path: string): Promise<LineCursor> {
+  async #initialCursor(path: string): Promise<LineCursor> {
     const fresh = { offset: 0, lines: 0, tooLong: 0 };
     if (this.#started) return fresh; // a set that appeared while following: all of it
     if (this.#options.since !== undefined) return fresh; // the rows are filtered by time afterwards
@@ -94,24 +94,42 @@ export class LogFollower {
         file.close();
       }
     }
-    void set;
     return fresh;
   }
 
-  /** The new rows since the last poll, oldest set first (the first poll: from the end, or from `since`). */
+  /**
+   * Takes note of the sets present now and where each ends (from the start with `since`), so that the
+   * first {@link poll} yields exactly what is written after this call. Called by the first poll if
+   * not called before; call it before telling the user that following has begun.
+   */
+  async prime(): Promise<void> {
+    if (this.#started) return;
+    for (const set of await listLogSets(this.#dir, { timeZone: this.#options.timeZone })) {
+      if (!set.primary || this.#tracked.has(set.primary.path)) continue;
+      this.#tracked.set(set.primary.path, {
+        path: set.primary.path,
+        cursor: await this.#initialCursor(set.primary.path),
+      });
+    }
+    this.#started = true;
+  }
+
+  /**
+   * The new rows since the last poll, oldest set first. A line without its line end waits for the
+   * next poll (it is being written), in every set.
+   */
   async *poll(): AsyncGenerator<ReadRow> {
+    await this.prime();
     this.notices = [];
     const sets = await listLogSets(this.#dir, { timeZone: this.#options.timeZone });
     const present = new Set<string>();
-    const newest = sets.length - 1;
-    for (let i = 0; i < sets.length; i++) {
-      const set = sets[i];
+    for (const set of sets) {
       if (!set.primary) continue;
       const path = set.primary.path;
       present.add(path);
       let t = this.#tracked.get(path);
       if (!t) {
-        t = { path, cursor: await this.#initialCursor(set, path) };
+        t = { path, cursor: await this.#initialCursor(path) };
         this.#tracked.set(path, t);
       }
       const size = await this.#sizeOf(path);
@@ -120,14 +138,12 @@ export class LogFollower {
         this.notices.push({ kind: "shrank", file: path, was: t.cursor.offset, now: size });
         t.cursor = { offset: 0, lines: 0, tooLong: 0 };
       }
-      // an older set is finished: read its last line even without a line end
-      yield* readSetRows(set, t.cursor, i < newest && this.#started, {
+      yield* readSetRows(set, t.cursor, false, {
         timeZone: this.#options.timeZone,
         stats: this.stats,
         prefilter: this.#options.prefilter,
       });
     }
     for (const path of this.#tracked.keys()) if (!present.has(path)) this.#tracked.delete(path);
-    this.#started = true;
   }
 }

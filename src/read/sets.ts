@@ -31,7 +31,10 @@ export interface LogSetInfo {
   reason?: string;
   /** Computer name from the `set-start` record, when known. */
   host?: string;
-  /** Which file the change rows come from: PR-EVENTS when present, else the classic PR-PORTS. */
+  /**
+   * Which file the change rows come from: PR-EVENTS when present, else the classic PR-PORTS (none
+   * for the newest set while other sets have PR-EVENTS: it is still being created).
+   */
   primary?: { kind: "EVENTS" | "PORTS"; path: string };
 }
 
@@ -97,7 +100,12 @@ async function buildSets(entries: [string, number][], options: ListOptions): Pro
       set.primary = { kind: "EVENTS", path: set.files.EVENTS };
     } else if (set.files.PORTS) set.primary = { kind: "PORTS", path: set.files.PORTS };
   }
-  return sets.sort(compareSets);
+  sets.sort(compareSets);
+  // the newest set of our writer may be caught between creating PR-PORTS and PR-EVENTS: wait for
+  // PR-EVENTS rather than read its PR-PORTS (and read the same changes twice once PR-EVENTS appears)
+  const newest = sets[sets.length - 1];
+  if (newest && !newest.files.EVENTS && sets.some((s) => s.files.EVENTS)) newest.primary = undefined;
+  return sets;
 }
 
 /** Of the instants a wall time names (two in a repeated DST hour), the one nearest `time`. */
