@@ -14,10 +14,11 @@
  * at 100 ms and 1 s intervals with 1 000 steady sockets; a soak of 1 000 000 change events through a
  * synthetic collector (RSS and heap at start and end); detection of connections that live 250 ms at a
  * 100 ms interval; event capture (`events_bench.ts`: 200 connections of 5 ms at 1 s, and 1 000
- * connections/s against peers); and, when the Windows lab is there (root), the Windows snapshot against C.
+ * connections/s against peers); `query --port` against jq over a generated PR-EVENTS corpus
+ * (`query_bench.ts`); and, when the Windows lab is there (root), the Windows snapshot against C.
  *
  * Environment: `BENCH_CPU_SECONDS` (default 60), `BENCH_SOAK_EVENTS` (default 1000000),
- * `BENCH_WINDOWS=0` to skip the Windows lab part.
+ * `BENCH_QUERY_MB` (default 1024), `BENCH_WINDOWS=0` to skip the Windows lab part.
  *
  * @module
  */
@@ -34,6 +35,7 @@ import type { Change, ProcessInfo, SocketRecord } from "../src/model/types.ts";
 import { runtimeFlags } from "../test/helpers.ts";
 import { detection, monitorCpu, soak } from "./sections.ts";
 import { captureShort, loadCost } from "./events_bench.ts";
+import { queryBench } from "./query_bench.ts";
 
 const REPEAT = 15;
 const counts = Deno.args.length ? Deno.args.map(Number) : [1000, 5000, 20000];
@@ -283,6 +285,10 @@ const cpuSeconds = Number(Deno.env.get("BENCH_CPU_SECONDS") ?? 60);
 console.log("");
 console.log(await captureShort());
 for (const line of await loadCost()) console.log(line);
+
+// Reading the logs back: query --port against jq over the same PR-EVENTS corpus.
+console.log("");
+await queryBench(Number(Deno.env.get("BENCH_QUERY_MB") ?? 1024));
 
 // The Windows part runs in the wine lab (root, lab built by test/windows/lab/setup.sh).
 if (Deno.env.get("BENCH_WINDOWS") !== "0") {
