@@ -66,7 +66,7 @@ export async function commandConnections(args: string[], io: CliIo): Promise<num
   const out = new BufferedOut(io.out);
   const writer = new RowWriter(columns, format, display, out.write, !values["no-header"]);
   return await untilPipeCloses(async () => {
-    const rows = readRows(sets, { stats, prefilter: filter.prefilter });
+    const rows = readRows(sets, { stats, prefilter: filter.prefilter, includeInitial: true });
     for await (
       const l of lifetimes(rows, {
         now,

@@ -3,6 +3,8 @@
  * its state, a `closed` row ends it. Keyed like the diff (protocol, family, local and remote address
  * and port, pid).
  *
+ * - An endpoint listed in PR-INITIAL (an `opened` row with `initial`) opened at or before the
+ *   monitor started: `openedBound` is set.
  * - A `closed` row whose `opened` was never read (the endpoint was there when the monitor started,
  *   so it is only in PR-INITIAL, or its set was retained away) is a lifetime from its `firstSeen`,
  *   with `openedBound` set: it opened at or before then.
@@ -170,7 +172,7 @@ export async function* lifetimes(
         if (inWindow(done, options)) yield done;
       }
       open.delete(key);
-      open.set(key, start(row, row.time, false));
+      open.set(key, start(row, row.time, row.initial === true));
       if (open.size > maxOpen) {
         const [oldKey, oldest] = open.entries().next().value!;
         open.delete(oldKey);

@@ -108,3 +108,61 @@ Deno.test("lifetimes: at most maxOpen tracked; the oldest is yielded as a bound"
   const ls = await all(rows, { maxOpen: 2 });
   assert.deepEqual(ls.map((l) => [l.localPort, l.closedBound]), [[100, true], [101, false], [102, false]]);
 });
+
+Deno.test("lifetimes: endpoints in PR-INITIAL (open at start) are bounds; a later close ends them, once", async () => {
+  const { tempDir, writeSets, sock, proc, change, emptySnapshot } = await import("../../test/read/logs.ts");
+  const { listLogSets } = await import("./sets.ts");
+  const { readRows } = await import("./events.ts");
+  const dir = await tempDir();
+  try {
+    const t0 = Date.parse("2026-11-26T10:00:00Z");
+    const app = proc(42, "my app", { user: "alice" });
+    const listener = sock(22, { pid: 42 });
+    const conn = sock(22, { pid: 42, remoteAddress: "10.0.0.9", remotePort: 50000, state: "ESTABLISHED" });
+    const snap = {
+      ...emptySnapshot(t0),
+      sockets: [listener, conn, sock(53, { protocol: "udp", state: null, pid: 0 })],
+    };
+    snap.processes.set(42, app);
+    writeSets(
+      dir,
+      "UTC",
+      t0,
+      [{
+        time: t0 + 5000,
+        changes: [change("closed", t0 + 5000, conn, app, { firstSeen: t0, durationMs: 5000 })],
+      }],
+      undefined,
+      snap,
+    );
+    const sets = await listLogSets(dir, { timeZone: "UTC" });
+    const ls: Lifetime[] = [];
+    for await (const l of lifetimes(readRows(sets, { includeInitial: true }), { now: t0 + 60_000 })) {
+      ls.push(l);
+    }
+    assert.deepEqual(
+      ls.map((
+        l,
+      ) => [
+        l.protocol,
+        l.localPort,
+        l.remotePort,
+        l.processName,
+        l.user,
+        l.openedBound,
+        l.closed,
+        l.durationBound,
+      ]),
+      [
+        ["tcp", 22, 50000, "my app", "alice", true, t0 + 5000, true],
+        ["tcp", 22, 0, "my app", "alice", true, undefined, true],
+        ["udp", 53, 0, undefined, undefined, true, undefined, true],
+      ],
+    );
+    const plain: string[] = [];
+    for await (const r of readRows(sets)) plain.push(r.type === "change" ? r.event : r.event);
+    assert.deepEqual(plain, ["closed"], "query does not list PR-INITIAL's endpoints as changes");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

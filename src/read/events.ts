@@ -15,6 +15,7 @@
 
 import { type LineCursor, readLines } from "./lines.ts";
 import { decodeClassicLine, rowFromPortsLine } from "./classic_ports.ts";
+import { readInitialRows } from "./initial.ts";
 import { type ReadRow, rowFromEventLine } from "./rows.ts";
 import type { LogSetInfo } from "./sets.ts";
 
@@ -52,6 +53,11 @@ export interface ReadRowsOptions {
   since?: number;
   /** Treat the last line of the newest set as unfinished when it has no line end (default true). */
   openSetLast?: boolean;
+  /**
+   * Yield the endpoints of each set's PR-INITIAL (open when the monitor started) first, as `opened`
+   * rows with `initial: true` at the set's start (for lifetimes; `query` leaves them out).
+   */
+  includeInitial?: boolean;
 }
 
 const decoder = new TextDecoder();
@@ -127,6 +133,21 @@ export async function* readRows(sets: LogSetInfo[], options: ReadRowsOptions = {
     }
     const last = i === sets.length - 1;
     const finished = !last || options.openSetLast === false;
-    yield* readSetRows(sets[i], { offset: 0, lines: 0, tooLong: 0 }, finished, options);
+    const rows = readSetRows(sets[i], { offset: 0, lines: 0, tooLong: 0 }, finished, options);
+    const initial = options.includeInitial && sets[i].primary ? sets[i].files.INITIAL : undefined;
+    if (!initial) {
+      yield* rows;
+      continue;
+    }
+    // PR-INITIAL's endpoints come after the set's leading records (set-start, monitor-start), before its first change
+    let injected = false;
+    for await (const row of rows) {
+      if (!injected && row.type === "change") {
+        injected = true;
+        yield* readInitialRows(initial, sets[i].start);
+      }
+      yield row;
+    }
+    if (!injected) yield* readInitialRows(initial, sets[i].start);
   }
 }

@@ -24,4 +24,5 @@ export * from "./local_instant.ts";
 export * from "./format.ts";
 export { CHUNK_BYTES, type LineCursor, MAX_LINE_BYTES, readLines } from "./lines.ts";
 export { decodeClassicLine, rowFromPortsLine } from "./classic_ports.ts";
+export { readInitialRows, rowFromInitialLine } from "./initial.ts";
 export * from "./follow.ts";

@@ -79,6 +79,8 @@ export interface ChangeRow {
   bytesReceived?: number;
   /** Where the row came from. */
   source: RowSource;
+  /** Set on a row from PR-INITIAL: the endpoint was already open when the monitor started. */
+  initial?: boolean;
 }
 
 /** The non-change record kinds readers understand; any other `event` is skipped. */

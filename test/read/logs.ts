@@ -65,9 +65,10 @@ export function writeSets(
   start: number,
   batches: { time: number; changes: Change[] }[],
   maxBytes?: number,
+  initial: Snapshot = emptySnapshot(start),
 ): LogSet {
   const set = new LogSet({ dir, host: HOST, localTime: new LocalTime(timeZone), maxBytes });
-  set.start(emptySnapshot(start));
+  set.start(initial);
   for (const b of batches) set.write(b);
   set.close();
   return set;
