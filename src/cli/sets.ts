@@ -27,7 +27,7 @@ const KINDS = ["INITIAL", "PORTS", "PIDS", "EVENTS", "ALERTS"] as const;
 
 const COLUMNS: Column<LogSetInfo>[] = [
   { name: "stamp", heading: "Stamp", get: (s) => s.stamp },
-  { name: "start", heading: "Started", get: (s) => ({ time: s.start }) },
+  { name: "start", heading: "Started", get: (s) => ({ time: s.recorded ?? s.start }) },
   { name: "reason", heading: "Reason", get: (s) => s.reason },
   { name: "host", heading: "Host", get: (s) => s.host },
   { name: "bytes", heading: "Bytes", get: (s) => s.bytes, right: true },

@@ -27,6 +27,8 @@ export interface LogSetInfo {
   bytes: number;
   /** The stamp as an instant, ms since the Unix epoch (see the module doc). */
   start: number;
+  /** The `time` of its `set-start` record, when it has one (the writer's clock, whatever the reader's zone). */
+  recorded?: number;
   /** The `reason` of its `set-start` record (`start`, `midnight`, `size`, `clock-jump`, ...), when known. */
   reason?: string;
   /** Computer name from the `set-start` record, when known. */
@@ -46,6 +48,7 @@ export interface ListOptions {
 
 interface SetStart {
   time?: number;
+  setStart?: boolean;
   reason?: string;
   host?: string;
 }
@@ -64,6 +67,7 @@ async function readSetStart(path: string): Promise<SetStart> {
     const time = typeof r.time === "string" ? Date.parse(r.time) : NaN;
     return {
       time: Number.isFinite(time) ? time : undefined,
+      setStart: r.event === "set-start",
       reason: r.event === "set-start" && typeof r.reason === "string" ? r.reason : undefined,
       host: typeof r.host === "string" ? r.host : undefined,
     };
@@ -95,6 +99,7 @@ async function buildSets(entries: [string, number][], options: ListOptions): Pro
     if (set.files.EVENTS) {
       const head = await readSetStart(set.files.EVENTS);
       if (head.time !== undefined) set.start = nearestInstant(s, head.time, options.timeZone);
+      if (head.setStart) set.recorded = head.time;
       set.reason = head.reason;
       set.host = head.host;
       set.primary = { kind: "EVENTS", path: set.files.EVENTS };

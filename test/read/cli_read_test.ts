@@ -7,46 +7,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT, runCli } from "../helpers.ts";
-import { change, connection, original101Ports, proc, sock, tempDir, writeSets } from "./logs.ts";
+import { fixture, original101Ports, tempDir } from "./logs.ts";
 import { escapeField, escapeUser } from "../../src/model/text.ts";
 
-const T0 = Date.parse("2026-11-26T09:59:00Z");
 const ENV = { TZ: "Europe/Berlin", NO_COLOR: "1" };
-
-/** A directory of three sets (one rolled at midnight local) with a web server, ssh and an orphan. */
-async function fixture(): Promise<string> {
-  const dir = await tempDir();
-  const web = proc(100, "python3", { user: "alice" });
-  const ssh = proc(7, "sshd", { user: "root", path: "/usr/sbin/sshd" });
-  const listen = sock(8000, { pid: 100, localAddress: "0.0.0.0" });
-  writeSets(dir, "Europe/Berlin", T0, [
-    { time: T0 + 60_000, changes: [change("opened", T0 + 60_000, listen, web)] }, // 11:00 local
-    { time: T0 + 120_000, changes: connection(8000, 50001, T0 + 120_000, T0 + 125_000, web) },
-    {
-      time: T0 + 130_000,
-      changes: [
-        change(
-          "opened",
-          T0 + 130_000,
-          sock(22, { pid: 7, localAddress: "::", family: 6, remoteAddress: "::" }),
-          ssh,
-        ),
-      ],
-    },
-    {
-      time: T0 + 140_000,
-      changes: [
-        change(
-          "opened",
-          T0 + 140_000,
-          sock(8000, { pid: 0, remoteAddress: "10.9.9.9", remotePort: 40000, state: "TIME_WAIT" }),
-        ),
-      ],
-    },
-    { time: T0 + 150_000, changes: connection(8000, 50002, T0 + 150_000, T0 + 450_000, web) },
-  ]);
-  return dir;
-}
 
 function dataLines(stdout: string): string[] {
   return stdout.split("\n").filter((l) => l && !l.startsWith("#"));
