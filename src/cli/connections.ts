@@ -60,13 +60,13 @@ export async function commandConnections(args: string[], io: CliIo): Promise<num
     values.fields,
   );
   const now = Date.now();
-  const { filter, display } = filterAndDisplay(values, now);
-  const sets = await resolveSets("connections", { logDir: values["log-dir"], files: positionals });
+  const { filter, display, timeZone } = filterAndDisplay(values, now);
+  const sets = await resolveSets("connections", { logDir: values["log-dir"], files: positionals }, timeZone);
   const stats = newReadStats();
   const out = new BufferedOut(io.out);
   const writer = new RowWriter(columns, format, display, out.write, !values["no-header"]);
   return await untilPipeCloses(async () => {
-    const rows = readRows(sets, { stats, prefilter: filter.prefilter, includeInitial: true });
+    const rows = readRows(sets, { stats, prefilter: filter.prefilter, includeInitial: true, timeZone });
     for await (
       const l of lifetimes(rows, {
         now,

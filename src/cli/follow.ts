@@ -43,6 +43,7 @@ Options:
   --interval <time>   How often to look for new lines (default 500ms)
   --color <when>      auto (default: colours on a terminal, unless NO_COLOR is set), always, never
   --utc               Times in UTC (default local time)
+  --time-zone <zone>  The local zone of the logs (default: this machine's)
   --no-header         No zone line at the start
   -h, --help          Show this help
 
@@ -116,8 +117,8 @@ export async function commandFollow(args: string[], io: CliIo, signal?: AbortSig
     ? 500
     : parseInterval(values.interval, "follow: --interval");
   const color = useColor(values.color);
-  const { filter, display } = filterAndDisplay(values);
-  const follower = new LogFollower(dir, { since: filter.since, prefilter: filter.prefilter });
+  const { filter, display, timeZone } = filterAndDisplay(values);
+  const follower = new LogFollower(dir, { since: filter.since, prefilter: filter.prefilter, timeZone });
   const controller = new AbortController();
   const stop = () => controller.abort();
   signal?.addEventListener("abort", stop);

@@ -50,13 +50,15 @@ export async function commandQuery(args: string[], io: CliIo): Promise<number> {
     format === "table" ? ROW_TABLE_DEFAULT : ROW_DATA_DEFAULT,
     values.fields,
   );
-  const { filter, display } = filterAndDisplay(values);
-  const sets = await resolveSets("query", { logDir: values["log-dir"], files: positionals });
+  const { filter, display, timeZone } = filterAndDisplay(values);
+  const sets = await resolveSets("query", { logDir: values["log-dir"], files: positionals }, timeZone);
   const stats = newReadStats();
   const out = new BufferedOut(io.out);
   const writer = new RowWriter(columns, format, display, out.write, !values["no-header"]);
   return await untilPipeCloses(async () => {
-    for await (const row of readRows(sets, { stats, prefilter: filter.prefilter, since: filter.since })) {
+    for await (
+      const row of readRows(sets, { stats, prefilter: filter.prefilter, since: filter.since, timeZone })
+    ) {
       if (row.type === "change") {
         if (filter.matches(row)) writer.add(row);
       } else if (

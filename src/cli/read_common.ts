@@ -25,6 +25,7 @@ import {
 export const SOURCE_FLAGS = {
   "log-dir": { type: "string" },
   utc: { type: "boolean" },
+  "time-zone": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -40,6 +41,8 @@ export const SOURCE_HELP = `Source (default: the log directory of 'portreporter 
   --log-dir <dir>     Read every log set in this directory (oldest first, the open set included)
   FILE...             Or read these files (PR-EVENTS-*.jsonl, PR-PORTS-*.log, original 1.01 logs too)
   --utc               Show times in UTC (default: local time; the zone is in the header)
+  --time-zone <zone>  The local zone of the logs and of local times given (default: this machine's),
+                      e.g. Europe/Berlin for 1.01 logs copied from a machine there
 `;
 
 /** `parseArgs` with positionals, turning its errors into one {@link UsageError} line. */
@@ -98,12 +101,30 @@ export function followDir(spec: SourceSpec): string {
   return spec.logDir ?? platformDefaults().logDir;
 }
 
-/** The filter and the time display from the parsed values. */
+/** Validates `--time-zone` (an IANA zone name); `undefined` for the system zone. */
+export function checkedZone(zone: string | undefined): string | undefined {
+  if (zone === undefined) return undefined;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+  } catch {
+    throw new UsageError(
+      `--time-zone: '${zone}' is not a time zone; use an IANA name such as Europe/Berlin or UTC`,
+    );
+  }
+  return zone;
+}
+
+/** The filter, the time display and the zone from the parsed values. */
 export function filterAndDisplay(
-  values: FilterFlagValues & { utc?: boolean },
+  values: FilterFlagValues & { utc?: boolean; "time-zone"?: string },
   now = Date.now(),
-): { filter: RowFilter; display: TimeDisplay } {
-  return { filter: filterFromFlags(values, { now }), display: { utc: values.utc === true } };
+): { filter: RowFilter; display: TimeDisplay; timeZone?: string } {
+  const timeZone = checkedZone(values["time-zone"]);
+  return {
+    filter: filterFromFlags(values, { now, timeZone }),
+    display: { utc: values.utc === true, timeZone },
+    timeZone,
+  };
 }
 
 /** The filter flags, for spreading into a command's options. */

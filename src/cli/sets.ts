@@ -8,7 +8,14 @@
 import { basename } from "node:path";
 import type { CliIo } from "./main.ts";
 import { type Column, type LogSetInfo, parseFormat, pickColumns, RowWriter } from "../read/mod.ts";
-import { BufferedOut, parseReadArgs, resolveSets, SOURCE_FLAGS, untilPipeCloses } from "./read_common.ts";
+import {
+  BufferedOut,
+  checkedZone,
+  parseReadArgs,
+  resolveSets,
+  SOURCE_FLAGS,
+  untilPipeCloses,
+} from "./read_common.ts";
 
 const HELP = `Usage: portreporter sets [--log-dir DIR] [--format table|csv|jsonl] [--utc] [--no-header]
 
@@ -19,6 +26,7 @@ Options:
   --log-dir <dir>     The log directory (default: the one 'portreporter run' writes)
   --format <f>        table (default), csv, jsonl
   --utc               Times in UTC (default local, zone in the header)
+  --time-zone <zone>  The local zone of the stamps (default: this machine's)
   --no-header         Table without the zone line and headings
   -h, --help          Show this help
 `;
@@ -48,13 +56,14 @@ export async function commandSets(args: string[], io: CliIo): Promise<number> {
   }, false);
   if (values.help) return io.out(HELP), 0;
   const format = parseFormat(values.format);
-  const sets = await resolveSets("sets", { logDir: values["log-dir"], files: [] });
+  const timeZone = checkedZone(values["time-zone"]);
+  const sets = await resolveSets("sets", { logDir: values["log-dir"], files: [] }, timeZone);
   const out = new BufferedOut(io.out);
   const columns = pickColumns(COLUMNS, COLUMNS.map((c) => c.name));
   const writer = new RowWriter(
     columns,
     format,
-    { utc: values.utc === true },
+    { utc: values.utc === true, timeZone },
     out.write,
     !values["no-header"],
   );

@@ -33,6 +33,19 @@ Deno.test("query: the table is aligned, local time with the zone in the header, 
     for (const l of lines.slice(2)) assert.equal(l.slice(col, col + 3), "TCP", `aligned: ${l}`);
     const utc = await runCli(["query", "--log-dir", dir, "--utc", "--no-header"], { env: ENV });
     assert.match(utc.stdout.split("\n")[0], /^2026-11-26 10:00:00Z +opened/);
+    const ny = await runCli(["query", "--log-dir", dir, "--time-zone", "America/New_York"], { env: ENV });
+    assert.match(ny.stdout, /^# times in America\/New_York \(UTC-05:00\)\n.*\n2026-11-26 05:00:00 +opened/);
+    const local = await runCli([
+      "query",
+      "--log-dir",
+      dir,
+      "--time-zone",
+      "America/New_York",
+      "--since",
+      "2026-11-26 05:01:10",
+      "--no-header",
+    ], { env: ENV });
+    assert.equal(dataLines(local.stdout).length, 4, "local times given are read in that zone");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -216,6 +229,10 @@ Deno.test("reading commands: every bad input is one line starting 'portreporter:
   try {
     const cases: [string[], RegExp][] = [
       [["query", "--log-dir", dir, "--port", "http"], /^portreporter: --port: "http" is not a port/],
+      [
+        ["query", "--log-dir", dir, "--time-zone", "Mars/Olympus"],
+        /^portreporter: --time-zone: 'Mars\/Olympus' is not a time zone/,
+      ],
       [["query", "--log-dir", dir, "--since", "soon"], /^portreporter: --since: 'soon' is not a time/],
       [
         ["query", "--log-dir", dir, "--format", "xml"],
