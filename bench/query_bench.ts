@@ -18,7 +18,7 @@ import { ROOT, runtimeFlags } from "../test/helpers.ts";
 const NAMES = ["sshd", "nginx", "postgres", "python3", "svchost.exe", "chrome", "curl", "systemd-resolved"];
 
 /** Writes about `mb` MB of PR-EVENTS in 5 MB files; returns the number of lines and the lines naming `port`. */
-async function writeCorpus(
+export async function writeCorpus(
   dir: string,
   mb: number,
   port: number,
@@ -95,11 +95,13 @@ async function writeCorpus(
   return { lines, matching };
 }
 
-/** Runs a command under GNU time; returns wall seconds, peak RSS (MB) and how many lines it printed. */
-async function timed(args: string[]): Promise<{ seconds: number; rssMb: number; lines: number }> {
+/** Runs a command under GNU time; returns wall and CPU seconds, peak RSS (MB) and how many lines it printed. */
+async function timed(
+  args: string[],
+): Promise<{ seconds: number; cpu: number; rssMb: number; lines: number }> {
   const t0 = performance.now();
   const child = new Deno.Command("/usr/bin/time", {
-    args: ["-f", "%M", ...args],
+    args: ["-f", "%M %U %S", ...args],
     stdout: "piped",
     stderr: "piped",
   })
@@ -111,7 +113,8 @@ async function timed(args: string[]): Promise<{ seconds: number; rssMb: number; 
   const seconds = (performance.now() - t0) / 1000;
   const last = (await stderr).trim().split("\n").pop() ?? "";
   if (!status.success) throw new Error(`${args[0]} failed: ${last}`);
-  return { seconds, rssMb: Math.round(Number(last) / 1024), lines };
+  const [rss, user, sys] = last.split(" ").map(Number);
+  return { seconds, cpu: user + sys, rssMb: Math.round(rss / 1024), lines };
 }
 
 /** Runs the comparison over about `mb` MB; prints its lines. */
@@ -145,14 +148,16 @@ export async function queryBench(mb: number): Promise<void> {
       "jsonl",
     ]);
     const mbps = (s: number) => (bytes / 1024 / 1024 / s).toFixed(0);
+    const ratio = jq.seconds / ours.seconds;
     console.log(
-      `query --port ${port}: ${ours.seconds.toFixed(1)} s (${
+      `query --port ${port}: ${ours.seconds.toFixed(1)} s wall, ${ours.cpu.toFixed(1)} s CPU (${
         mbps(ours.seconds)
-      } MB/s, ${ours.lines} rows, peak RSS ${ours.rssMb} MB); ` +
-        `jq: ${jq.seconds.toFixed(1)} s (${mbps(jq.seconds)} MB/s, ${jq.lines} rows); ` +
-        `throughput ${(jq.seconds / ours.seconds).toFixed(1)}× jq (target ≥ 3×: ${
-          jq.seconds / ours.seconds >= 3 ? "met" : "NOT met"
-        })` +
+      } MB/s), ` +
+        `${ours.lines} rows, peak RSS ${ours.rssMb} MB; jq: ${jq.seconds.toFixed(1)} s wall, ${
+          jq.cpu.toFixed(1)
+        } s CPU ` +
+        `(${mbps(jq.seconds)} MB/s), ${jq.lines} rows; throughput ${ratio.toFixed(1)}× jq by wall time, ` +
+        `${(jq.cpu / ours.cpu).toFixed(1)}× by CPU time (target ≥ 3×: ${ratio >= 3 ? "met" : "NOT met"})` +
         `${ours.lines === jq.lines && jq.lines === corpus.matching ? "" : "; ROW COUNTS DIFFER"}`,
     );
   } finally {

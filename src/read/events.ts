@@ -13,7 +13,7 @@
  * @module
  */
 
-import { type LineCursor, readLines } from "./lines.ts";
+import { type LineCursor, readLines, readTextChunks, type TextChunk } from "./lines.ts";
 import { decodeClassicLine, rowFromPortsLine } from "./classic_ports.ts";
 import { readInitialRows } from "./initial.ts";
 import { type ReadRow, rowFromEventLine } from "./rows.ts";
@@ -45,10 +45,10 @@ export interface ReadRowsOptions {
   /** Counters to add to. */
   stats?: ReadStats;
   /**
-   * A cheap test on the raw text of a PR-EVENTS line, run before it is parsed: return `false` only
-   * for a line that cannot match (see `filters.ts` `RowFilter.prefilter`). Marker lines always pass.
+   * A pattern every wanted PR-EVENTS line contains (see `filters.ts` `RowFilter.prefilter`): chunks
+   * are searched for it and only the lines it hits are parsed. Marker records are always read.
    */
-  prefilter?: (line: string) => boolean;
+  prefilter?: RegExp;
   /** Rows before this instant need not be yielded (sets that end before it are skipped whole). */
   since?: number;
   /** Treat the last line of the newest set as unfinished when it has no line end (default true). */
@@ -60,11 +60,49 @@ export interface ReadRowsOptions {
   includeInitial?: boolean;
 }
 
-const decoder = new TextDecoder();
+/** Every marker kind has a hyphen or is `heartbeat`; the change kinds are plain words. */
+const MARKER_TEXT = String.raw`"event"\s*:\s*"(?:[a-z]+-[a-z-]+|heartbeat)"`;
 
-function cheapMarker(line: string): boolean {
-  // every marker kind has a hyphen or is `heartbeat`; change kinds are plain words
-  return /"event":"[a-z]+-[a-z-]+"|"event":"heartbeat"/.test(line);
+const searchers = new WeakMap<RegExp, RegExp>();
+
+/** The prefilter or a marker, as one global pattern for searching a chunk. */
+function searcher(prefilter: RegExp): RegExp {
+  let re = searchers.get(prefilter);
+  if (!re) searchers.set(prefilter, re = new RegExp(`${prefilter.source}|${MARKER_TEXT}`, "g"));
+  return re;
+}
+
+/** The lines of a chunk `search` hits (each once), with their numbers; every line when there is no search. */
+function* linesOf(chunk: TextChunk, search: RegExp | undefined): Generator<[string, number]> {
+  const text = chunk.text;
+  let pos = 0; // start of the line numbered `n`
+  let n = chunk.firstLine;
+  const advance = (to: number) => {
+    for (let lf = text.indexOf("\n", pos); lf >= 0 && lf < to; lf = text.indexOf("\n", pos)) {
+      pos = lf + 1, n++;
+    }
+  };
+  const line = (from: number) => {
+    const end = text.indexOf("\n", from);
+    return text.charCodeAt(end - 1) === 13 ? text.slice(from, end - 1) : text.slice(from, end);
+  };
+  if (!search) {
+    for (let lf = text.indexOf("\n"); lf >= 0; lf = text.indexOf("\n", pos)) {
+      yield [line(pos), n];
+      pos = lf + 1;
+      n++;
+    }
+    return;
+  }
+  search.lastIndex = 0;
+  for (let m = search.exec(text); m; m = search.exec(text)) {
+    advance(m.index);
+    yield [line(pos), n];
+    const end = text.indexOf("\n", pos);
+    search.lastIndex = end + 1;
+    pos = end + 1;
+    n++;
+  }
 }
 
 /**
@@ -88,19 +126,22 @@ export async function* readSetRows(
   };
   let hint: number | undefined = set.start - 3_600_000;
   try {
-    for await (const raw of readLines(primary.path, cursor, { includePartialTail: finished })) {
-      if (primary.kind === "EVENTS") {
-        const text = decoder.decode(raw.bytes);
-        if (text.length === 0) continue;
-        if (options.prefilter && !options.prefilter(text) && !cheapMarker(text)) continue;
-        const row = rowFromEventLine(text, { ...source, line: raw.number });
-        if (row === "malformed") stats.malformed++;
-        else if (row === "unknown-kind") stats.unknownKinds++;
-        else {
-          stats.rows++;
-          yield row;
+    if (primary.kind === "EVENTS") {
+      const search = options.prefilter ? searcher(options.prefilter) : undefined;
+      for await (const chunk of readTextChunks(primary.path, cursor, { includePartialTail: finished })) {
+        for (const [text, line] of linesOf(chunk, search)) {
+          if (text.length === 0) continue;
+          const row = rowFromEventLine(text, { ...source, line });
+          if (row === "malformed") stats.malformed++;
+          else if (row === "unknown-kind") stats.unknownKinds++;
+          else {
+            stats.rows++;
+            yield row;
+          }
         }
-      } else {
+      }
+    } else {
+      for await (const raw of readLines(primary.path, cursor, { includePartialTail: finished })) {
         const row = rowFromPortsLine(
           decodeClassicLine(raw.bytes),
           { ...source, line: raw.number },

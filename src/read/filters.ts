@@ -84,10 +84,11 @@ export interface RowFilter {
   /** {@link matchesEndpoint}, the event kind and the time window. */
   matches(row: ChangeRow): boolean;
   /**
-   * A test on the raw text of a PR-EVENTS line that never rejects a line {@link matches} would keep
-   * (it may keep lines that then fail); `undefined` when no such shortcut applies.
+   * A pattern found in the raw text of every PR-EVENTS line {@link matches} would keep (lines that
+   * contain it may still fail); readers search whole chunks for it and parse only the lines it hits.
+   * `undefined` when no such shortcut applies.
    */
-  prefilter?: (line: string) => boolean;
+  prefilter?: RegExp;
 }
 
 function split(values: string[] | undefined): string[] {
@@ -123,8 +124,8 @@ export function normalizeState(text: string): string {
   return s;
 }
 
-/** Port-only prefilter: keeps a line that names one of the ports as local or remote port. */
-function portPrefilter(ports: string[]): ((line: string) => boolean) | undefined {
+/** Port-only prefilter: a pattern in every line that names one of the ports as local or remote port. */
+function portPrefilter(ports: string[]): RegExp | undefined {
   const single: number[] = [];
   for (const p of ports) {
     const m = /^(\d{1,5})(?:\s*-\s*(\d{1,5}))?$/.exec(p);
@@ -134,8 +135,7 @@ function portPrefilter(ports: string[]): ((line: string) => boolean) | undefined
     if (hi - lo > 16) return undefined;
     for (let n = lo; n <= hi; n++) single.push(n);
   }
-  const re = new RegExp(`"(?:local|remote)Port"\\s*:\\s*(?:${single.join("|")})(?![0-9])`);
-  return (line) => re.test(line);
+  return new RegExp(`"(?:local|remote)Port"\\s*:\\s*(?:${single.join("|")})(?![0-9])`);
 }
 
 function compileEndpointTests(f: FilterFlagValues): Predicate<ChangeRow>[] {

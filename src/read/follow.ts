@@ -34,7 +34,7 @@ export interface FollowOptions {
   /** Read the sets present at start from this instant on (`--since`); from their end when absent. */
   since?: number;
   /** Cheap raw-line test (see `filters.ts`). */
-  prefilter?: (line: string) => boolean;
+  prefilter?: RegExp;
   /** Counters. */
   stats?: ReadStats;
 }

@@ -105,3 +105,73 @@ export async function* readLines(
     file.close();
   }
 }
+
+/** A run of whole lines decoded as UTF-8 at once (for fast scanning of JSON Lines). */
+export interface TextChunk {
+  /** The lines, each ending with `\n` (a CR before it is kept: strip it per line). */
+  text: string;
+  /** 1-based number of the first line in `text`. */
+  firstLine: number;
+}
+
+/**
+ * Like {@link readLines} but yields whole lines a chunk at a time as one decoded string (UTF-8, an
+ * invalid byte becomes U+FFFD), so a search can run over the chunk instead of line by line. Same
+ * bounds and cursor; a line over {@link MAX_LINE_BYTES} is skipped and counted.
+ */
+export async function* readTextChunks(
+  path: string,
+  cursor: LineCursor,
+  options: ReadLinesOptions = {},
+): AsyncGenerator<TextChunk> {
+  const decoder = new TextDecoder();
+  const file = await Deno.open(path, { read: true });
+  try {
+    await file.seek(cursor.offset, Deno.SeekMode.Start);
+    // an unfinished line (at most MAX_LINE_BYTES) stays at the front; the next read lands after it
+    const buf = new Uint8Array(MAX_LINE_BYTES + CHUNK_BYTES);
+    let carry = 0;
+    let skipBytes = -1; // >= 0 while inside a line that is too long: its bytes so far
+    for (;;) {
+      const n = await file.read(buf.subarray(carry, carry + CHUNK_BYTES));
+      if (n === null || n === 0) break;
+      let start = 0;
+      let end = carry + n;
+      if (skipBytes >= 0) {
+        const lf = buf.subarray(0, end).indexOf(10);
+        if (lf < 0) {
+          skipBytes += n;
+          continue;
+        }
+        cursor.offset += skipBytes + lf + 1;
+        cursor.tooLong++;
+        cursor.lines++;
+        skipBytes = -1;
+        start = lf + 1;
+      }
+      const data = buf.subarray(start, end);
+      const last = data.lastIndexOf(10);
+      if (last < 0) {
+        if (data.length > MAX_LINE_BYTES) skipBytes = data.length, carry = 0;
+        else buf.copyWithin(0, start, end), carry = data.length;
+        continue;
+      }
+      const whole = data.subarray(0, last + 1);
+      let count = 0;
+      for (let i = whole.indexOf(10); i >= 0; i = whole.indexOf(10, i + 1)) count++;
+      yield { text: decoder.decode(whole), firstLine: cursor.lines + 1 };
+      cursor.lines += count;
+      cursor.offset += whole.length;
+      end = start + data.length;
+      buf.copyWithin(0, start + last + 1, end);
+      carry = end - (start + last + 1);
+    }
+    if (carry > 0 && skipBytes < 0 && options.includePartialTail) {
+      yield { text: decoder.decode(buf.subarray(0, carry)) + "\n", firstLine: cursor.lines + 1 };
+      cursor.lines++;
+      cursor.offset += carry;
+    }
+  } finally {
+    file.close();
+  }
+}
