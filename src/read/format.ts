@@ -172,7 +172,7 @@ export class RowWriter<T> {
     for (const r of rows) this.#write(this.#line(r));
   }
 
-  /** Writes what is buffered (the end of the output, or a pause in a live view). Returns the number of items. */
+  /** Writes what is buffered (at the end of the output): the table with its widths, or a CSV header with no rows. */
   flush(): void {
     if (this.#format === "table" && this.#pending) this.#flushPending();
     if (this.#format === "csv" && !this.#started) {
