@@ -75,6 +75,7 @@ export const ROW_COLUMNS: Column<ReadRow>[] = [
   change("durationMs", "ms", true),
   change("bytesSent", "Sent", true),
   change("bytesReceived", "Received", true),
+  { name: "source", heading: "Seen by", get: (r) => r.type === "change" ? r.seenBy : undefined },
   {
     name: "detail",
     heading: "Detail",
@@ -122,6 +123,9 @@ export const ROW_DATA_DEFAULT = [
   "user",
   "firstSeen",
   "durationMs",
+  "bytesSent",
+  "bytesReceived",
+  "source",
   "detail",
 ];
 

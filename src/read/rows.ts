@@ -73,6 +73,8 @@ export interface ChangeRow {
   durationMs?: number;
   /** `false` when the writer marked `durationMs` as a bound rather than exact. */
   durationExact?: boolean;
+  /** How the change was seen, where the log says: `poll` or `event` (PR-EVENTS field `source`). */
+  seenBy?: string;
   /** Bytes sent, where the log carries them. */
   bytesSent?: number;
   /** Bytes received, where the log carries them. */
@@ -191,6 +193,7 @@ function changeRow(r: Record<string, unknown>, event: ChangeKind, time: number, 
   const firstSeen = isoMs(r.firstSeen);
   if (firstSeen !== undefined) row.firstSeen = firstSeen;
   if (typeof r.durationExact === "boolean") row.durationExact = r.durationExact;
+  if (typeof r.source === "string") row.seenBy = r.source;
   return row;
 }
 

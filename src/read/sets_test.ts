@@ -132,7 +132,7 @@ Deno.test("sets: PR-EVENTS wins over PR-PORTS in one set; unknown kinds and bad 
         '{"v":1,"event":"heartbeat","time":"2026-11-26T10:00:03Z","host":"T"}\n' +
         "not json\n" +
         '{"v":1,"event":"opened","time":"2026-11-26T10:00:04Z","protocol":"sctp"}\n' +
-        '{"v":1,"event":"opened","time":"2026-11-26T10:00:05Z","host":"T","protocol":"udp","family":6,"localAddress":"::1","localPort":53,"remoteAddress":"::","remotePort":0,"state":null,"pid":1}\n' +
+        '{"v":1,"event":"opened","time":"2026-11-26T10:00:05Z","host":"T","protocol":"udp","family":6,"localAddress":"::1","localPort":53,"remoteAddress":"::","remotePort":0,"state":null,"pid":1,"source":"event","bytesSent":10,"bytesReceived":20,"durationExact":false}\n' +
         '{"v":1,"event":"opened","time":"2026-11-26T10:00:06Z","host":"T","protocol":"udp","family":6,"localAddress":"::1","localPort":54,"rem',
       { append: true },
     );
@@ -146,6 +146,15 @@ Deno.test("sets: PR-EVENTS wins over PR-PORTS in one set; unknown kinds and bad 
       "opened:53",
     ], "the unfinished last line of the open set is left for later");
     assert.deepEqual([stats.unknownKinds, stats.malformed], [1, 2]);
+    const udp = rows.find((r) => r.type === "change" && r.localPort === 53);
+    assert.ok(udp?.type === "change");
+    assert.deepEqual([udp.seenBy, udp.bytesSent, udp.bytesReceived, udp.durationExact, udp.family], [
+      "event",
+      10,
+      20,
+      false,
+      6,
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
