@@ -11,6 +11,9 @@
  * - A monitor start (`monitor-start`, or a `set-start` with reason `start`) or `monitor-stop` ends
  *   every open lifetime at the last time the monitor was seen running, with `closedBound` set: the
  *   endpoint was not watched after that.
+ * - Once a `heartbeat` was seen, silence longer than {@link HEARTBEAT_GAP_MS} (the monitor died
+ *   without a `monitor-stop`) ends open lifetimes the same way, at the last record before it; so does
+ *   the end of the logs when the last record is older than that.
  * - Lifetimes still open at the end are yielded last, oldest first, with no `closed`.
  *
  * Rows are yielded as lifetimes end, so memory is bounded by the endpoints open at one time (at most
@@ -22,6 +25,12 @@
 import { endpointKey } from "../model/types.ts";
 import type { AddressFamily, Protocol, TcpState } from "../model/types.ts";
 import type { ChangeRow, ReadRow } from "./rows.ts";
+
+/**
+ * Silence longer than this after a heartbeat was seen means the monitor was not running (it writes
+ * one every 60 s): open lifetimes end, as bounds, at the last record before the silence.
+ */
+export const HEARTBEAT_GAP_MS = 180_000;
 
 /** Endpoints tracked at once; a system rarely has more than a few hundred thousand. */
 export const MAX_OPEN = 1_000_000;
@@ -152,8 +161,13 @@ export async function* lifetimes(
     }
     open.clear();
   };
+  let heartbeats = false;
   for await (const row of rows) {
+    if (heartbeats && lastSeen !== undefined && row.time - lastSeen > HEARTBEAT_GAP_MS) {
+      yield* flushAll(lastSeen);
+    }
     if (row.type === "marker") {
+      if (row.event === "heartbeat") heartbeats = true;
       const restart = row.event === "monitor-start" ||
         (row.event === "set-start" && row.record.reason === "start");
       if (restart || row.event === "monitor-stop") {
@@ -195,6 +209,7 @@ export async function* lifetimes(
       if (inWindow(done, options)) yield done;
     }
   }
+  if (heartbeats && lastSeen !== undefined && now - lastSeen > HEARTBEAT_GAP_MS) yield* flushAll(lastSeen);
   for (const l of open.values()) {
     const done = finish(l, undefined, false, now);
     if (inWindow(done, options)) yield done;

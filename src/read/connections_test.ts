@@ -166,3 +166,25 @@ Deno.test("lifetimes: endpoints in PR-INITIAL (open at start) are bounds; a late
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("lifetimes: after heartbeats, a silence (the monitor died) or stale logs end open lifetimes as bounds", async () => {
+  const ls = await all([
+    marker("heartbeat", T),
+    row("opened", T + 1000),
+    marker("heartbeat", T + 60_000),
+    row("opened", T + 600_000, { localPort: 9 }), // 9 minutes of silence before this
+  ], { now: T + 600_000 + 10_000 });
+  assert.deepEqual(ls.map((l) => [l.localPort, l.closed, l.closedBound]), [[8000, T + 60_000, true], [
+    9,
+    undefined,
+    false,
+  ]]);
+  const stale = await all([marker("heartbeat", T), row("opened", T + 1000)], { now: T + 3_600_000 });
+  assert.deepEqual(stale.map((l) => [l.closed, l.closedBound]), [[T + 1000, true]]);
+  const noHeartbeats = await all([row("opened", T + 1000)], { now: T + 3_600_000 });
+  assert.deepEqual(
+    noHeartbeats.map((l) => [l.closed, l.closedBound]),
+    [[undefined, false]],
+    "older logs without heartbeats",
+  );
+});
