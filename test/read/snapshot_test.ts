@@ -20,7 +20,13 @@ async function withHolder(body: (pid: number, ports: number[]) => Promise<void>)
   const child = new Deno.Command("python3", { args: ["-c", HOLDER], stdin: "piped", stdout: "piped" })
     .spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const ports = ((await reader.read()).value ?? "").trim().split(" ").map(Number);
+  let first = "";
+  while (!first.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the socket holder stopped: ${first}`);
+    first += value;
+  }
+  const ports = first.trim().split(" ").map(Number);
   try {
     await body(child.pid, ports);
   } finally {
@@ -47,7 +53,7 @@ Deno.test("snapshot: -t -u -l -4 -6, --port, --pid, --process, --state, --no-hea
     assert.match(
       udpLine,
       new RegExp(`^  UDP +127\\.0\\.0\\.1:${u} +127\\.0\\.0\\.1:${peer} +${pid} `),
-      "the peer of a connected UDP socket",
+      `the peer of a connected UDP socket (${u} → ${peer}, pid ${pid}):\n${all.join("\n")}`,
     );
     assert.match(all.find((l) => l.includes(`:${peer} `) && l.includes("*:*"))!, /UDP/);
     assert.match(
