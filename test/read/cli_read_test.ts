@@ -291,7 +291,11 @@ Deno.test("query: the open set being written (with rollovers) while query reads 
     }).spawn();
     const reader = writer.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let said = "";
-    while (!said.includes("ready")) said += (await reader.read()).value ?? "";
+    while (!said.includes("ready")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the writer stopped: ${said}`);
+      said += value;
+    }
     let previous = -1;
     for (let i = 0; i < 5; i++) {
       const r = await runCli(["query", "--log-dir", dir, "--format", "jsonl", "--fields", "localPort"], {
