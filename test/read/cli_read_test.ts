@@ -318,3 +318,67 @@ Deno.test("query: the open set being written (with rollovers) while query reads 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("query --event lists record kinds (clock-jump, heartbeat) with their details; follow --since replays", async () => {
+  const dir = await fixture();
+  try {
+    const [events] = [...Deno.readDirSync(dir)].filter((e) => e.name.startsWith("PR-EVENTS")).map((e) =>
+      join(dir, e.name)
+    );
+    await Deno.writeTextFile(
+      events,
+      '{"v":1,"event":"heartbeat","time":"2026-11-26T10:07:00Z","host":"TESTHOST"}\n' +
+        '{"v":1,"event":"clock-jump","time":"2026-11-26T10:08:00Z","host":"TESTHOST","jumpMs":-3600000}\n' +
+        '{"v":1,"event":"process","time":"2026-11-26T10:08:01Z","host":"TESTHOST","pid":5}\n',
+      { append: true },
+    );
+    const r = await runCli([
+      "query",
+      "--log-dir",
+      dir,
+      "--event",
+      "clock-jump,heartbeat",
+      "--fields",
+      "time,event,detail",
+      "--utc",
+      "--no-header",
+    ], { env: ENV });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trimEnd().split("\n").map((l) => l.replace(/ +/g, " ")), [
+      "2026-11-26 10:07:00Z heartbeat",
+      "2026-11-26 10:08:00Z clock-jump jumpMs=-3600000",
+    ]);
+    const all = await runCli(["query", "--log-dir", dir, "--no-header"], { env: ENV });
+    assert.equal(
+      dataLines(all.stdout).length,
+      7,
+      "changes only by default; the unknown 'process' kind is skipped",
+    );
+    const follow = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(ROOT, "main.ts"),
+        "follow",
+        "--log-dir",
+        dir,
+        "--since",
+        "2026-11-26T10:01:30Z",
+        "--utc",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      env: ENV,
+    }).spawn();
+    await new Promise((r) => setTimeout(r, 2500));
+    follow.kill("SIGINT");
+    const out = new TextDecoder().decode((await follow.output()).stdout);
+    const lines = out.split("\n").filter((l) => l && !l.startsWith("#"));
+    assert.equal(lines.length, 3, out); // the 10:01:30 open, its close, the clock jump (heartbeats are not shown)
+    assert.match(lines[0], /^2026-11-26 10:01:30Z +OPENED +TCP +127\.0\.0\.1:8000 +10\.1\.2\.3:50002/);
+    assert.match(lines[1], /CLOSED/);
+    assert.match(lines[2], /-- clock-jump jumpMs=-3600000/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
