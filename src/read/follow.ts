@@ -13,7 +13,7 @@
 import type { LineCursor } from "./lines.ts";
 import { newReadStats, readSetRows, type ReadStats } from "./events.ts";
 import type { ReadRow } from "./rows.ts";
-import { listLogSets } from "./sets.ts";
+import { listLogSets, type SetStart } from "./sets.ts";
 
 /** Something `follow` says about the files themselves (one stderr line each). */
 export interface FollowNotice {
@@ -49,6 +49,7 @@ export class LogFollower {
   readonly #dir: string;
   readonly #options: FollowOptions;
   readonly #tracked = new Map<string, Tracked>(); // by primary path
+  readonly #heads = new Map<string, SetStart>(); // first records, read once per file
   readonly stats: ReadStats;
   #started = false;
   /** Notices from the last poll (a file that shrank, ...). */
@@ -104,7 +105,9 @@ export class LogFollower {
    */
   async prime(): Promise<void> {
     if (this.#started) return;
-    for (const set of await listLogSets(this.#dir, { timeZone: this.#options.timeZone })) {
+    for (
+      const set of await listLogSets(this.#dir, { timeZone: this.#options.timeZone, heads: this.#heads })
+    ) {
       if (!set.primary || this.#tracked.has(set.primary.path)) continue;
       this.#tracked.set(set.primary.path, {
         path: set.primary.path,
@@ -121,7 +124,7 @@ export class LogFollower {
   async *poll(): AsyncGenerator<ReadRow> {
     await this.prime();
     this.notices = [];
-    const sets = await listLogSets(this.#dir, { timeZone: this.#options.timeZone });
+    const sets = await listLogSets(this.#dir, { timeZone: this.#options.timeZone, heads: this.#heads });
     const present = new Set<string>();
     for (const set of sets) {
       if (!set.primary) continue;
@@ -145,5 +148,6 @@ export class LogFollower {
       });
     }
     for (const path of this.#tracked.keys()) if (!present.has(path)) this.#tracked.delete(path);
+    for (const path of this.#heads.keys()) if (!present.has(path)) this.#heads.delete(path);
   }
 }

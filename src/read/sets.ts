@@ -44,12 +44,22 @@ export interface LogSetInfo {
 export interface ListOptions {
   /** IANA zone the stamps (and classic lines) are in; the system zone when absent. */
   timeZone?: string;
+  /**
+   * First records already read, by PR-EVENTS path (a first line never changes once written): a
+   * caller that lists the same directory again and again (`follow`) keeps one and passes it each time.
+   */
+  heads?: Map<string, SetStart>;
 }
 
-interface SetStart {
+/** What the first line of a PR-EVENTS file says about its set. */
+export interface SetStart {
+  /** The first record's time. */
   time?: number;
+  /** Whether the first record is a `set-start`. */
   setStart?: boolean;
+  /** Its `reason`. */
   reason?: string;
+  /** Its `host`. */
   host?: string;
 }
 
@@ -97,7 +107,9 @@ async function buildSets(entries: [string, number][], options: ListOptions): Pro
     const s = set.fields;
     set.start = localToInstant(s, options.timeZone);
     if (set.files.EVENTS) {
-      const head = await readSetStart(set.files.EVENTS);
+      const path = set.files.EVENTS;
+      const head = options.heads?.get(path) ?? await readSetStart(path);
+      if (head.time !== undefined) options.heads?.set(path, head);
       if (head.time !== undefined) set.start = nearestInstant(s, head.time, options.timeZone);
       if (head.setStart) set.recorded = head.time;
       set.reason = head.reason;
