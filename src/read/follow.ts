@@ -140,6 +140,7 @@ export class LogFollower {
       if (size < t.cursor.offset) {
         this.notices.push({ kind: "shrank", file: path, was: t.cursor.offset, now: size });
         t.cursor = { offset: 0, lines: 0, tooLong: 0 };
+        this.#heads.delete(path);
       }
       yield* readSetRows(set, t.cursor, false, {
         timeZone: this.#options.timeZone,
