@@ -1,7 +1,8 @@
 /**
  * Output of rows and lifetimes as an aligned table (local time by default, zone in the header,
  * every value escaped with `escapeField`, fields padded), CSV (always a header; every value escaped,
- * so no value holds a comma or a line break; `"` is quoted) or JSON Lines (`jsonLine`, ISO 8601 UTC).
+ * so no value holds a comma or a line break; `"` is quoted; a text starting with `=` `+` `-` `@` gets
+ * a leading `'` so a spreadsheet does not run it) or JSON Lines (`jsonLine`, ISO 8601 UTC, exact).
  *
  * The table is streamed: the widths come from the first {@link WIDTH_SAMPLE} rows (a later, wider
  * value widens its cell, never the column), so memory stays bounded.
@@ -139,7 +140,10 @@ export class RowWriter<T> {
         this.#started = true;
         this.#write(this.#columns.map((c) => c.name).join(",") + "\n");
       }
-      this.#write(this.#columns.map((c) => csvCell(text(c, item, this.#display, true))).join(",") + "\n");
+      this.#write(
+        this.#columns.map((c) => csvCell(text(c, item, this.#display, true), typeof c.get(item) === "string"))
+          .join(",") + "\n",
+      );
       return;
     }
     const cells = this.#columns.map((c) => text(c, item, this.#display, false));
@@ -182,8 +186,13 @@ export class RowWriter<T> {
   }
 }
 
-function csvCell(v: string): string {
-  return /["\s]/.test(v) && v.includes('"') ? `"${v.replaceAll('"', '""')}"` : v;
+/**
+ * One CSV cell. Escaped values hold no comma or line break, so only `"` needs quoting; a text value
+ * that a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets a leading `'`.
+ */
+function csvCell(v: string, isText: boolean): string {
+  const safe = isText && /^[=+\-@]/.test(v) ? `'${v}` : v;
+  return safe.includes('"') ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 /** Validates `--format`. */

@@ -214,6 +214,29 @@ Deno.test("query: an original 1.01 set with hostile escaped values is read back;
     assert.ok(lines[1].includes("ev\\x1b[2Jil\\x2c\\x0aname"), lines[1]);
     assert.ok(!t.stdout.includes("\x1b"), "no raw escape reaches the terminal");
     assert.match(lines[2], /UDP +0\.0\.0\.0:1088 +\*:\* +1540 +rdpclip\.exe/);
+    const csv = await runCli(["query", "--log-dir", dir, "--format", "csv", "--fields", "processName,user"], {
+      env: ENV,
+    });
+    assert.equal(
+      csv.stdout.split("\n")[2],
+      "ev\\x1b[2Jil\\x2c\\x0aname,x<y>\\x2cz",
+      "escaped: one row, two cells",
+    );
+    await Deno.writeTextFile(
+      join(dir, `PR-PORTS-${stamp}.log`),
+      '05/7/6,13:52:5,TCP,80,1.2.3.4,,0.0.0.0,9,=HYPERLINK("http://x"),<@evil>\r\n',
+      { append: true },
+    );
+    const formula = await runCli([
+      "query",
+      "--log-dir",
+      dir,
+      "--format",
+      "csv",
+      "--fields",
+      "localPort,processName,user",
+    ], { env: ENV });
+    assert.equal(formula.stdout.trimEnd().split("\n").pop(), `80,"'=HYPERLINK(""http://x"")",'@evil`);
     const j = await runCli(["query", "--log-dir", dir, "--format", "jsonl"], { env: ENV });
     const rows = j.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
     assert.equal(rows[1].processName, evil);
