@@ -22,6 +22,7 @@ import {
   OUTPUT_FLAGS,
   parseReadArgs,
   READ_FILTER_FLAGS,
+  reportFallbacks,
   reportSkipped,
   resolveSets,
   SOURCE_FLAGS,
@@ -78,6 +79,7 @@ export async function commandConnections(args: string[], io: CliIo): Promise<num
     writer.flush();
     out.flush();
     reportSkipped(stats, io.err);
+    reportFallbacks(sets, io.err);
     return 0;
   });
 }

@@ -15,6 +15,7 @@ import {
   OUTPUT_FLAGS,
   parseReadArgs,
   READ_FILTER_FLAGS,
+  reportFallbacks,
   reportSkipped,
   resolveSets,
   SOURCE_FLAGS,
@@ -69,6 +70,7 @@ export async function commandQuery(args: string[], io: CliIo): Promise<number> {
     writer.flush();
     out.flush();
     reportSkipped(stats, io.err);
+    reportFallbacks(sets, io.err);
     return 0;
   });
 }

@@ -174,3 +174,20 @@ export async function untilPipeCloses(body: () => Promise<number>): Promise<numb
     throw e;
   }
 }
+
+/**
+ * One stderr line when some sets of a directory that has PR-EVENTS lack theirs and are read from
+ * PR-PORTS (opens only, no closes): a deleted PR-EVENTS is worth knowing about.
+ */
+export function reportFallbacks(sets: LogSetInfo[], err: (line: string) => void): void {
+  if (!sets.some((s) => s.primary?.kind === "EVENTS")) return;
+  const classic = sets.filter((s) => s.primary?.kind === "PORTS");
+  if (classic.length === 0) return;
+  const names = classic.slice(0, 3).map((s) => s.stamp).join(", ") + (classic.length > 3 ? ", ..." : "");
+  err(
+    `portreporter: ${classic.length} set${
+      classic.length === 1 ? " has" : "s have"
+    } no PR-EVENTS (${names}); ` +
+      "read from PR-PORTS, which lists opened endpoints only",
+  );
+}

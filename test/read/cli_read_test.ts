@@ -377,6 +377,17 @@ Deno.test("query --event lists record kinds (clock-jump, heartbeat) with their d
       7,
       "changes only by default; the unknown 'process' kind is skipped",
     );
+    await Deno.writeTextFile(
+      join(dir, "PR-PORTS-26-11-26-12-0-0.log"),
+      "26/11/26,12:0:1,TCP,9999,127.0.0.1,,0.0.0.0,5,x,<y>\n",
+    );
+    await Deno.writeTextFile(join(dir, "PR-EVENTS-26-11-26-13-0-0.jsonl"), ""); // a later set: the 12:00 one is not being created
+    const fallback = await runCli(["query", "--log-dir", dir, "--port", "9999", "--no-header"], { env: ENV });
+    assert.equal(dataLines(fallback.stdout).length, 1);
+    assert.equal(
+      fallback.stderr.trim(),
+      "portreporter: 1 set has no PR-EVENTS (26-11-26-12-0-0); read from PR-PORTS, which lists opened endpoints only",
+    );
     const follow = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -397,10 +408,14 @@ Deno.test("query --event lists record kinds (clock-jump, heartbeat) with their d
     follow.kill("SIGINT");
     const out = new TextDecoder().decode((await follow.output()).stdout);
     const lines = out.split("\n").filter((l) => l && !l.startsWith("#"));
-    assert.equal(lines.length, 3, out); // the 10:01:30 open, its close, the clock jump (heartbeats are not shown)
+    assert.equal(lines.length, 4, out); // the 10:01:30 open, its close, the clock jump (no heartbeats), the classic set
     assert.match(lines[0], /^2026-11-26 10:01:30Z +OPENED +TCP +127\.0\.0\.1:8000 +10\.1\.2\.3:50002/);
     assert.match(lines[1], /CLOSED/);
     assert.match(lines[2], /-- clock-jump jumpMs=-3600000/);
+    assert.match(
+      lines[3],
+      /^2026-11-26 11:00:01Z +OPENED +TCP +127\.0\.0\.1:9999 +0\.0\.0\.0:0 +LISTEN +5 +x +y$/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
