@@ -57,7 +57,10 @@ Deno.test("connections and query on a real monitor's logs: the connection's life
     assert.equal(conn.pid, Deno.pid);
     assert.equal(conn.processName, "deno");
     assert.ok(Date.parse(conn.closed) > Date.parse(conn.opened));
-    assert.equal(conn.durationMs, Date.parse(conn.closed) - Date.parse(conn.opened));
+    assert.ok(
+      conn.durationMs > 0,
+      "the logged duration (exact when the kernel timed it, else close minus open)",
+    );
     assert.equal(conn.durationBound, false);
     const lis = ls.find((l) => l.localPort === port && l.state === "LISTEN")!;
     assert.ok(lis.closed, "the listener's close is known");
