@@ -205,7 +205,11 @@ export async function* lifetimes(
       open.delete(key);
       if (row.durationExact === false) l.durationBound = true;
       const done = finish(l, row.time, false, now);
-      if (row.durationMs !== undefined && !l.openedBound) done.durationMs = row.durationMs;
+      if (row.durationMs !== undefined && !l.openedBound) {
+        done.durationMs = row.durationMs;
+        // a duration the kernel timed can start before the poll that first listed the endpoint
+        if (row.durationExact !== false) done.opened = Math.min(done.opened, row.time - row.durationMs);
+      }
       if (inWindow(done, options)) yield done;
     }
   }

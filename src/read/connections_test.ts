@@ -188,3 +188,11 @@ Deno.test("lifetimes: after heartbeats, a silence (the monitor died) or stale lo
     "older logs without heartbeats",
   );
 });
+
+Deno.test("lifetimes: an exact duration longer than the polls saw moves the opening back", async () => {
+  const [l] = await all([
+    row("opened", T + 400),
+    row("closed", T + 1000, { durationMs: 900, durationExact: true, firstSeen: T + 400 }),
+  ]);
+  assert.deepEqual([l.opened, l.closed, l.durationMs, l.durationBound], [T + 100, T + 1000, 900, false]);
+});
