@@ -10,7 +10,7 @@
 import type { CliIo } from "./main.ts";
 import { UsageError } from "../errors.ts";
 import { abortableSleep } from "../abortable_sleep.ts";
-import { escapeField } from "../model/text.ts";
+import { escapeField, jsonText } from "../model/text.ts";
 import type { ProcessInfo, Snapshot, SocketRecord } from "../model/types.ts";
 import { createCollector, currentOs } from "../platform/collector.ts";
 import { compareSockets, endpointText, remoteText } from "../log/classic.ts";
@@ -145,11 +145,8 @@ function render(
     const processes = [...snapshot.processes.values()].filter((p) => pids.has(p.pid)).sort((a, b) =>
       a.pid - b.pid
     );
-    return JSON.stringify(
-      { time: new Date(snapshot.time).toISOString(), host, sockets, processes },
-      null,
-      2,
-    ) + "\n";
+    // the same JSON escapes as the logs: no raw DEL, C1 or U+2028 reaches a terminal
+    return jsonText({ time: new Date(snapshot.time).toISOString(), host, sockets, processes }, 2) + "\n";
   }
   return table(sockets, snapshot.processes, !values["no-header"]);
 }
