@@ -209,7 +209,7 @@ Deno.test("query: an original 1.01 set with hostile escaped values is read back;
     assert.equal(lines.length, 3);
     assert.match(
       lines[0],
-      /^2005-07-06 13:52:01 +opened +TCP +0\.0\.0\.0:3389 +0\.0\.0\.0:0 +LISTEN +1096 +svchost\.exe +NT AUTHORITY\\\\SYSTEM$/,
+      /^2005-07-06 13:52:01 +opened +TCP +0\.0\.0\.0:3389 +0\.0\.0\.0:0 +LISTEN +1096 +svchost\.exe +NT AUTHORITY\\SYSTEM$/,
     );
     assert.ok(lines[1].includes("ev\\x1b[2Jil\\x2c\\x0aname"), lines[1]);
     assert.ok(!t.stdout.includes("\x1b"), "no raw escape reaches the terminal");
