@@ -54,6 +54,17 @@ const RUN_BY: { block: string; by: string; test: string }[] = [
     by: "test/plugin_example_test.ts",
     test: "the unknown-listener example plugin, dropped into the plugins folder, alerts on a new listener",
   },
+  {
+    block: [
+      'portreporter connections --port 8000 --since "2026-11-26 10:00" --until "2026-11-26 10:05"   # 1. who talked to port 8000 then, and for how long?',
+      "portreporter snapshot -l                                                          # 2. what is listening now, as which process and user?",
+      'portreporter query --process "powershell*" --event opened --since yesterday       # 3. what did this program open (and when, as whom)?',
+      "portreporter connections --not-loopback --owned --since -2h --format csv          # 4. which remote peers in the last two hours (for a spreadsheet)?",
+      "portreporter sets                                                                 # 5. which files cover which time (oldest first)?",
+    ].join("\n"),
+    by: "test/read/readme_read_test.ts",
+    test: "README 'Reading the logs': every command runs as written",
+  },
 ];
 
 const MARKER = /^<!-- readme: not run \((.+)\) -->$/;

@@ -10,15 +10,13 @@
 
 import denoJson from "../../deno.json" with { type: "json" };
 import { UsageError } from "../errors.ts";
-import { createCollector, currentOs, platformDefaults } from "../platform/collector.ts";
+import { currentOs, platformDefaults } from "../platform/collector.ts";
 import { runWithSettings } from "./run_monitor.ts";
 import { MonitorControl } from "../monitor/monitor.ts";
 import { stopSummary } from "../monitor/summary.ts";
 import { parseOptions, parseRunFlags, resolveSettings } from "./settings.ts";
 import { didYouMean } from "./options.ts";
 import { escapeField } from "../model/text.ts";
-import { compareSockets, endpointTable } from "../log/classic.ts";
-import { jsonText } from "../model/text.ts";
 
 /** The program version (from deno.json). */
 export const VERSION: string = denoJson.version;
@@ -79,15 +77,6 @@ Options:
   --plugin <file>     Load a user plugin file (.ts/.js); repeatable
   --plugin-dir <dir>  Folder of user plugins (default: ${platformDefaultsText("pluginDir")})
   -h, --help          Show this help
-`;
-
-const HELP_SNAPSHOT = `Usage: portreporter snapshot [options]
-
-Prints every TCP and UDP endpoint with its pid, process name and user, then exits.
-
-Options:
-  --json       Machine output: one JSON object with the sockets and their processes
-  -h, --help   Show this help
 `;
 
 const HELP_SERVICE = `Usage: portreporter service [run options]
@@ -160,29 +149,6 @@ async function commandRun(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function commandSnapshot(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseOptions("snapshot", args, {
-    json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (values.help) return io.out(HELP_SNAPSHOT), 0;
-  const collector = await createCollector();
-  try {
-    const snapshot = await collector.collect();
-    const sockets = [...snapshot.sockets].sort(compareSockets);
-    if (values.json) {
-      const host = collector.hostInfo();
-      const processes = [...snapshot.processes.values()].sort((a, b) => a.pid - b.pid);
-      io.out(jsonText({ time: new Date(snapshot.time).toISOString(), host, sockets, processes }, 2) + "\n");
-    } else {
-      io.out(endpointTable(sockets, snapshot.processes));
-    }
-    return 0;
-  } finally {
-    collector.close();
-  }
-}
-
 async function commandService(args: string[], io: CliIo): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) return io.out(HELP_SERVICE), 0;
   if (currentOs() !== "windows") {
@@ -249,7 +215,23 @@ export const COMMANDS: Record<string, CliCommand> = {
   },
   snapshot: {
     summary: "Print every endpoint now, with its process and user (like netstat -ano)",
-    run: commandSnapshot,
+    run: async (args, io) => await (await import("./snapshot.ts")).commandSnapshot(args, io),
+  },
+  query: {
+    summary: "Every logged change in time order, filtered (table, CSV, JSON Lines)",
+    run: async (args, io) => await (await import("./query.ts")).commandQuery(args, io),
+  },
+  connections: {
+    summary: "One row per connection or listener lifetime: opened, closed, duration, owner",
+    run: async (args, io) => await (await import("./connections.ts")).commandConnections(args, io),
+  },
+  follow: {
+    summary: "Live view of the changes as they are written (colours on a terminal)",
+    run: async (args, io) => await (await import("./follow.ts")).commandFollow(args, io),
+  },
+  sets: {
+    summary: "The log sets of the log directory in time order",
+    run: async (args, io) => await (await import("./sets.ts")).commandSets(args, io),
   },
   service: {
     summary: "Run as the Windows service (the command line install.ps1 registers)",

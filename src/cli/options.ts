@@ -92,17 +92,22 @@ function oneLine(command: string, error: Error & { code?: string }, options: Opt
 
 /**
  * Parses `args` strictly against `options`; every mistake is one UsageError line naming the command:
- * an unknown option (with did-you-mean), a missing value, an extra argument, a non-repeatable option
- * given twice.
+ * an unknown option (with did-you-mean), a missing value, an extra argument (unless
+ * `allowPositionals`: file names of the reading commands), a non-repeatable option given twice.
  */
-export function parseOptions<T extends OptionSpecs>(command: string, args: string[], options: T) {
+export function parseOptions<T extends OptionSpecs>(
+  command: string,
+  args: string[],
+  options: T,
+  allowPositionals = false,
+) {
   let parsed;
   try {
     parsed = parseArgs({
       args: joinNegativeValues(args, options),
       options,
       strict: true,
-      allowPositionals: false,
+      allowPositionals,
       tokens: true,
     });
   } catch (e) {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type OptionSpecs, parseOptions } from "./options.ts";
 import { UsageError } from "../errors.ts";
 import { platformDefaults } from "../platform/collector.ts";
 import {
@@ -45,31 +45,14 @@ export const SOURCE_HELP = `Source (default: the log directory of 'portreporter 
                       e.g. Europe/Berlin for 1.01 logs copied from a machine there
 `;
 
-/** `parseArgs` with positionals, turning its errors into one {@link UsageError} line. */
-export function parseReadArgs<T extends NonNullable<Parameters<typeof parseArgs>[0]>["options"]>(
+/** The shared strict parser (did-you-mean, one line per mistake), with file names allowed where `positionals`. */
+export function parseReadArgs<T extends OptionSpecs>(
   command: string,
   args: string[],
   options: T,
   positionals = true,
 ) {
-  // `--since -2h`: a value that starts with a dash and a digit is the option's value, not an option
-  const joined: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const name = args[i].startsWith("--") ? args[i].slice(2) : undefined;
-    const spec = name === undefined ? undefined : (options as Record<string, { type: string }>)[name];
-    if (spec?.type === "string" && i + 1 < args.length && /^-\d/.test(args[i + 1])) {
-      joined.push(`${args[i]}=${args[++i]}`);
-    } else joined.push(args[i]);
-  }
-  try {
-    return parseArgs({ args: joined, options, strict: true, allowPositionals: positionals });
-  } catch (e) {
-    const message = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(
-      /\.$/,
-      "",
-    );
-    throw new UsageError(`${command}: ${message}. Run 'portreporter ${command} --help' for the options`);
-  }
+  return parseOptions(command, args, options, positionals);
 }
 
 /** Where the sets are read from. */

@@ -266,7 +266,7 @@ Deno.test("reading commands: every bad input is one line starting 'portreporter:
         /^portreporter: --fields: 'nope' is not a field/,
       ],
       [["query", "--log-dir", join(dir, "missing")], /^portreporter: log directory .* does not exist/],
-      [["query", "--bogus"], /^portreporter: query: Unknown option '--bogus'/],
+      [["query", "--bogus"], /^portreporter: query: unknown option '--bogus'/],
       [
         ["query", "--log-dir", dir, join(dir, "x.jsonl")],
         /^portreporter: query: give either --log-dir or files/,
@@ -274,7 +274,7 @@ Deno.test("reading commands: every bad input is one line starting 'portreporter:
       [["connections", "--log-dir", dir, "--state", "OPEN"], /^portreporter: --state: 'OPEN' is not one of/],
       [["follow", "some-file.jsonl"], /^portreporter: follow: follow reads a log directory/],
       [["follow", "--log-dir", dir, "--color", "pink"], /^portreporter: follow: --color 'pink'/],
-      [["sets", "--log-dir", dir, "extra"], /^portreporter: sets: Unexpected argument 'extra'/],
+      [["sets", "--log-dir", dir, "extra"], /^portreporter: sets: unexpected argument 'extra'/],
     ];
     for (const [args, message] of cases) {
       const r = await runCli(args, { env: ENV });
