@@ -135,9 +135,11 @@ Deno.test({
       );
 
       assert.ok(await eventually(() => !alive(host), 5000), `plugin host ${host} still runs after the kill`);
+      // A spinning thread would use close to 2 s; other test files' threads share this process under
+      // --parallel, so the bar is set well above what they use and well below a spin.
       const cpu = await processCpuOver(2000);
       assert.ok(
-        cpu.busiestThread < 0.5,
+        cpu.busiestThread < 1.0,
         `a thread of this process used ${cpu.busiestThread.toFixed(2)} s of CPU in 2 s after the timeout ` +
           `(the whole process: ${cpu.total.toFixed(2)} s)`,
       );
@@ -162,7 +164,7 @@ Deno.test({
         `${restarted} ${others}`,
       );
       const hostCpu = await cpuOver(restarted, 2000);
-      assert.ok(hostCpu < 0.5, `the new plugin host used ${hostCpu.toFixed(2)} s of CPU in 2 s`);
+      assert.ok(hostCpu < 1.0, `the new plugin host used ${hostCpu.toFixed(2)} s of CPU in 2 s`);
       assert.equal(lines.filter((l) => l.includes("did not finish")).length, 1, lines.join("\n"));
       assert.ok(!lines.some((l) => l.includes("exited unexpectedly")), lines.join("\n"));
       assert.ok(!lines.some((l) => /^plugin good: .*(failed|disabled)/.test(l)), lines.join("\n"));
