@@ -238,6 +238,14 @@ export const COMMANDS: Record<string, CliCommand> = {
     run: commandService,
     hidden: !onWindows(),
   },
+  completion: {
+    summary: "Print a shell completion script (bash, zsh, fish, powershell)",
+    run: async (args, io) => await (await import("./completion.ts")).commandCompletion(args, io, COMMANDS),
+  },
+  man: {
+    summary: "Print the manual page (roff)",
+    run: async (args, io) => await (await import("./completion.ts")).commandMan(args, io, COMMANDS, VERSION),
+  },
   version: { summary: "Print the version", run: commandVersion },
   help: { summary: "Print this help, or the options of a command (help run)", run: commandHelp },
   // internal: the child process that runs user plugins (src/plugin/plugin_host.ts)

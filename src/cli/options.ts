@@ -47,6 +47,24 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   return match === undefined ? "" : ` (did you mean '${match}'?)`;
 }
 
+/** What a command's parser took: its option specs and whether it takes arguments (file names). */
+export interface ParserShape {
+  /** The specs handed to parseArgs. */
+  options: OptionSpecs;
+  /** Whether arguments other than options are allowed. */
+  allowPositionals: boolean;
+}
+
+const parsedWith = new Map<string, ParserShape>();
+
+/**
+ * The specs each command last parsed its arguments with, by command name: the one table that shell
+ * completion and the man page are generated from (src/cli/completion.ts), so they cannot drift.
+ */
+export function parserShapes(): ReadonlyMap<string, ParserShape> {
+  return parsedWith;
+}
+
 /** `--name` for a long option, `-n` for a one-letter name. */
 function flagName(name: string): string {
   return name.length === 1 ? `-${name}` : `--${name}`;
@@ -101,6 +119,7 @@ export function parseOptions<T extends OptionSpecs>(
   options: T,
   allowPositionals = false,
 ) {
+  parsedWith.set(command, { options, allowPositionals });
   let parsed;
   try {
     parsed = parseArgs({
