@@ -8,6 +8,11 @@
  * call costs 5-40 ms with a few thousand sockets (measured under wine), which would otherwise stall
  * the event loop. The four tables are read concurrently, each into its own buffer.
  *
+ * A transient failure is retried with backoff (20, 80, 320 ms): the GetTcpTable documentation says of
+ * `STATUS_UNSUCCESSFUL` (0xC0000001), which these functions can return under load, "calling the function
+ * again is usually enough" (https://learn.microsoft.com/windows/win32/api/iphlpapi/nf-iphlpapi-gettcptable,
+ * Remarks). Only `ERROR_INVALID_PARAMETER` (87: a bug in the call, never transient) is not retried.
+ *
  * @module
  */
 
@@ -27,6 +32,7 @@ import {
   AF_INET,
   AF_INET6,
   ERROR_INSUFFICIENT_BUFFER,
+  ERROR_INVALID_PARAMETER,
   NO_ERROR,
   TCP_TABLE_OWNER_MODULE_ALL,
   TCP_TABLE_OWNER_PID_ALL,
@@ -42,6 +48,31 @@ export const TABLE_KINDS: readonly TableKind[] = ["tcp4", "tcp6", "udp4", "udp6"
 /** `ERROR_NOT_SUPPORTED`: the address family is not installed (IPv6 removed); read as an empty table. */
 const ERROR_NOT_SUPPORTED = 50;
 
+/** `STATUS_UNSUCCESSFUL` as the DWORD the table functions return under load (transient; see the module doc). */
+export const STATUS_UNSUCCESSFUL = 0xc0000001;
+
+/** Waits before the retries of a transient table failure, ms. */
+export const TRANSIENT_BACKOFF_MS: readonly number[] = [20, 80, 320];
+
+/**
+ * One GetExtendedTcpTable / GetExtendedUdpTable call (the DLL box's signature, minus the constants):
+ * fills `buf`, sets `size[0]`, returns the status. Tests inject a fake; the default calls iphlpapi.
+ */
+export type TableCall = (
+  kind: TableKind,
+  buf: Uint8Array<ArrayBuffer>,
+  size: Uint32Array<ArrayBuffer>,
+  af: number,
+  tableClass: number,
+) => Promise<number>;
+
+/** The real call through iphlpapi.dll. */
+export const iphlpapiTableCall: TableCall = (kind, buf, size, af, tableClass) => {
+  const ip = iphlpapi();
+  const fn = kind.startsWith("tcp") ? ip.GetExtendedTcpTable : ip.GetExtendedUdpTable;
+  return fn(buf, size, 0, af, tableClass, 0);
+};
+
 /** Options of a {@link TableReader}. */
 export interface TableReaderOptions {
   /** `pid` (default) reads the OWNER_PID classes; `module` the OWNER_MODULE classes (same cost, larger rows). */
@@ -50,6 +81,12 @@ export interface TableReaderOptions {
   initialBytes?: number;
   /** Calls per table before giving up on a table that keeps growing (default 5). */
   maxAttempts?: number;
+  /** The table call (default {@link iphlpapiTableCall}; tests inject a fake of the DLL box). */
+  call?: TableCall;
+  /** Waits between transient retries (default {@link TRANSIENT_BACKOFF_MS}; its length is the retry count). */
+  backoffMs?: readonly number[];
+  /** The wait (default a timer). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Facts of one socket that only the OWNER_MODULE classes carry (Windows fills them, wine does not). */
@@ -62,6 +99,12 @@ export interface OwnerModuleInfo {
   moduleName?: string;
   /** Full path of the owning module. */
   modulePath?: string;
+}
+
+/** True for a status worth another call: anything but success, 122 (handled by growing), 50 and 87. */
+export function isTransient(rc: number): boolean {
+  return rc !== NO_ERROR && rc !== ERROR_INSUFFICIENT_BUFFER && rc !== ERROR_NOT_SUPPORTED &&
+    rc !== ERROR_INVALID_PARAMETER;
 }
 
 function apiOf(kind: TableKind): "GetExtendedTcpTable" | "GetExtendedUdpTable" {
@@ -81,15 +124,23 @@ export class TableReader {
   readonly flavour: TableFlavour;
   /** Times a table call answered 122 and the buffer grew (for tests and diagnostics). */
   grows = 0;
-  readonly #buffers = new Map<TableKind, Uint8Array>();
+  /** Transient failures that were retried (for tests and diagnostics). */
+  retries = 0;
+  readonly #buffers = new Map<TableKind, Uint8Array<ArrayBuffer>>();
   readonly #maxAttempts: number;
   readonly #initialBytes: number;
+  readonly #call: TableCall;
+  readonly #backoff: readonly number[];
+  readonly #sleep: (ms: number) => Promise<void>;
 
   /** A reader with empty buffers (they are allocated on the first read). @param options flavour, first buffer size, retry bound. */
   constructor(options: TableReaderOptions = {}) {
     this.flavour = options.flavour ?? "pid";
     this.#initialBytes = options.initialBytes ?? 16 * 1024;
     this.#maxAttempts = options.maxAttempts ?? 5;
+    this.#call = options.call ?? iphlpapiTableCall;
+    this.#backoff = options.backoffMs ?? TRANSIENT_BACKOFF_MS;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
   /**
@@ -98,33 +149,24 @@ export class TableReader {
    * `maxAttempts` calls.
    */
   async readRaw(kind: TableKind): Promise<Uint8Array> {
-    const ip = iphlpapi();
-    const fn = kind.startsWith("tcp") ? ip.GetExtendedTcpTable : ip.GetExtendedUdpTable;
-    const af = kind.endsWith("6") ? AF_INET6 : AF_INET;
     const cls = classOf(kind, this.flavour);
-    const layout = tableLayout(kind, this.flavour);
-    let buf = this.#buffers.get(kind) ?? new Uint8Array(this.#initialBytes);
-    const size = new Uint32Array(1);
-    let rc = ERROR_INSUFFICIENT_BUFFER;
-    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      size[0] = buf.byteLength;
-      rc = await fn(buf, size, 0, af, cls, 0);
-      if (rc !== ERROR_INSUFFICIENT_BUFFER) break;
-      // size[0] is what the table needed at that instant; leave room for it to grow meanwhile
-      this.grows++;
-      buf = new Uint8Array(Math.ceil(Math.max(size[0], buf.byteLength) * 1.5) + 4096);
-      this.#buffers.set(kind, buf);
+    let rc = await this.#fill(kind, cls);
+    for (let i = 0; i < this.#backoff.length && isTransient(rc); i++) {
+      this.retries++;
+      await this.#sleep(this.#backoff[i]);
+      rc = await this.#fill(kind, cls);
     }
+    const layout = tableLayout(kind, this.flavour);
     if (rc === ERROR_NOT_SUPPORTED) return new Uint8Array(layout.header);
     if (rc !== NO_ERROR) {
-      throw new OsCallError(
-        apiOf(kind),
-        rc,
-        `${kind}, class ${cls}${
-          rc === ERROR_INSUFFICIENT_BUFFER ? `, still growing after ${this.#maxAttempts} calls` : ""
-        }`,
-      );
+      const why = rc === ERROR_INSUFFICIENT_BUFFER
+        ? `, still growing after ${this.#maxAttempts} calls`
+        : isTransient(rc)
+        ? `, still failing after ${this.#backoff.length} retries`
+        : "";
+      throw new OsCallError(apiOf(kind), rc, `${kind}, class ${cls}${why}`);
     }
+    const buf = this.#buffers.get(kind)!;
     const used = layout.header + rowCount(buf, layout) * layout.row;
     const bytes = buf.subarray(0, used);
     // shrink after a burst: keep ~1.5x of what is used, never below the first size
@@ -132,8 +174,26 @@ export class TableReader {
       this.#buffers.set(kind, new Uint8Array(Math.max(this.#initialBytes, Math.ceil(used * 1.5) + 4096)));
       return bytes.slice();
     }
-    this.#buffers.set(kind, buf);
     return bytes;
+  }
+
+  /** Calls the table function into this kind's buffer, growing it on 122 (bounded); returns the last status. */
+  async #fill(kind: TableKind, cls: number): Promise<number> {
+    const af = kind.endsWith("6") ? AF_INET6 : AF_INET;
+    let buf = this.#buffers.get(kind) ?? new Uint8Array(this.#initialBytes);
+    this.#buffers.set(kind, buf);
+    const size = new Uint32Array(1);
+    let rc = ERROR_INSUFFICIENT_BUFFER;
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      size[0] = buf.byteLength;
+      rc = await this.#call(kind, buf, size, af, cls);
+      if (rc !== ERROR_INSUFFICIENT_BUFFER) break;
+      // size[0] is what the table needed at that instant; leave room for it to grow meanwhile
+      this.grows++;
+      buf = new Uint8Array(Math.ceil(Math.max(size[0], buf.byteLength) * 1.5) + 4096);
+      this.#buffers.set(kind, buf);
+    }
+    return rc;
   }
 
   /** One table decoded to SocketRecords. */
