@@ -75,6 +75,12 @@ export function assertHelperPids(dir: string, h: HelperSockets): void {
   const entry = next < 0 ? text.slice(start) : text.slice(start, start + 1 + next);
   assert.match(entry, /^Process: deno\.exe\r?$/im);
   assert.match(entry, /^User context: <[^<>\\]+\\[^<>\\]+>\r?$/m);
+  // the real command line of another wine process (PEB route under wine), secrets redacted
+  assert.match(entry, /^Command line: .*deno(\.exe)?"? run .*socket_helper\.ts.*\r?$/im, entry);
+  if (h.secret) {
+    assert.ok(!entry.includes(h.secret), `the secret reached PR-PIDS:\n${entry}`);
+    assert.match(entry, /--password \*\*\*/);
+  }
   for (const dll of ["ntdll.dll", "kernel32.dll"]) {
     assert.match(
       entry,

@@ -57,8 +57,9 @@ Deno.test(
         "PR-PORTS",
       ]);
 
-      helper = await startHelper();
+      helper = await startHelper(["--password", "hunter2-not-logged", "a,b c"]);
       const h = helper.sockets;
+      assert.equal(h.secret, "hunter2-not-logged");
       const opened = Date.now();
       await waitFor("the helper's PR-PORTS lines", () => helperInPorts(dir, h) || undefined, 15_000);
       await waitFor(

@@ -22,6 +22,8 @@ export interface HelperSockets {
   udp4: number;
   /** udp6 port on ::1. */
   udp6: number;
+  /** The value after `--password` on the helper's command line, if any (must never reach a log). */
+  secret?: string;
 }
 
 if (import.meta.main) {
@@ -43,6 +45,8 @@ if (import.meta.main) {
     udp4: port(u4.addr),
     udp6: port(u6.addr),
   };
+  const p = Deno.args.indexOf("--password");
+  if (p >= 0) out.secret = Deno.args[p + 1];
   console.log(JSON.stringify(out));
   const i = Deno.args.indexOf("--exit-after-ms");
   if (i >= 0) await new Promise((r) => setTimeout(r, Number(Deno.args[i + 1])));

@@ -36,6 +36,20 @@ export const NO_ERROR = 0;
 
 /** `PROCESS_QUERY_LIMITED_INFORMATION`: enough for the image name, times and token. */
 export const PROCESS_QUERY_LIMITED_INFORMATION = 0x1000;
+/** `PROCESS_QUERY_INFORMATION`: what the PEB route of the command line needs (with PROCESS_VM_READ). */
+export const PROCESS_QUERY_INFORMATION = 0x0400;
+/** `PROCESS_VM_READ`. */
+export const PROCESS_VM_READ = 0x0010;
+/** `PROCESSINFOCLASS.ProcessBasicInformation`. */
+export const ProcessBasicInformation = 0;
+/** `PROCESSINFOCLASS.ProcessCommandLineInformation` (Windows 8.1 and later; wine 10 rejects it). */
+export const ProcessCommandLineInformation = 60;
+/** `STATUS_INFO_LENGTH_MISMATCH`: the buffer is too small; ReturnLength holds the size needed. */
+export const STATUS_INFO_LENGTH_MISMATCH = 0xc0000004;
+/** `STATUS_INVALID_INFO_CLASS`: the class is not known (wine 10 for class 60, Windows before 8.1). */
+export const STATUS_INVALID_INFO_CLASS = 0xc0000003;
+/** `STATUS_BUFFER_OVERFLOW` (a warning status, also used for "too small"). */
+export const STATUS_BUFFER_OVERFLOW = 0x80000005;
 /** `TOKEN_QUERY`. */
 export const TOKEN_QUERY = 0x0008;
 /** `TOKEN_INFORMATION_CLASS.TokenUser`. */
@@ -257,6 +271,18 @@ export const MODULEENTRY32W = {
   /** `MAX_PATH` WCHARs. */
   szExePathChars: 260,
 } as const;
+
+/** `UNICODE_STRING` (x64): Length and MaximumLength in BYTES, then the buffer pointer at 8. */
+export const UNICODE_STRING = { size: 16, Length: 0, MaximumLength: 2, Buffer: 8 } as const;
+
+/** `PROCESS_BASIC_INFORMATION` (x64): the PEB's address at 8. */
+export const PROCESS_BASIC_INFORMATION = { size: 48, PebBaseAddress: 8, UniqueProcessId: 32 } as const;
+
+/** The one `PEB` field read (x64, winternl.h): `ProcessParameters` at 0x20. */
+export const PEB = { ProcessParameters: 0x20 } as const;
+
+/** `RTL_USER_PROCESS_PARAMETERS` (x64, winternl.h): `ImagePathName` at 0x60, `CommandLine` at 0x70. */
+export const RTL_USER_PROCESS_PARAMETERS = { ImagePathName: 0x60, CommandLine: 0x70 } as const;
 
 /** `TOKEN_USER` = `SID_AND_ATTRIBUTES`: the SID pointer points into the same buffer. */
 export const TOKEN_USER = { size: 16, Sid: 0, Attributes: 8 } as const;

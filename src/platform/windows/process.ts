@@ -22,7 +22,9 @@
  * @module
  */
 
+import { redactCommandLine } from "../../model/redact.ts";
 import type { ModuleInfo, ProcessInfo } from "../../model/types.ts";
+import { readCommandLine } from "./command_line.ts";
 import { fileTimeToUnixMs, readWideIn } from "./decode.ts";
 import { advapi32 } from "./ffi/advapi32.ts";
 import { kernel32 } from "./ffi/kernel32.ts";
@@ -441,6 +443,10 @@ export class ProcessDetails {
         warn("image-unreadable");
         partial.push("image path unreadable");
       }
+    }
+    if (pid !== 4) {
+      const commandLine = readCommandLine(pid, h);
+      if (commandLine !== undefined) info.commandLine = redactCommandLine(commandLine); // no secret reaches a log
     }
     if (entry) {
       info.parentPid = entry.parentPid;

@@ -31,6 +31,8 @@ const SYMBOLS = {
   Module32FirstW: { parameters: ["pointer", "buffer"], result: "i32" },
   /** BOOL Module32NextW(HANDLE hSnapshot, LPMODULEENTRY32W lpme). */
   Module32NextW: { parameters: ["pointer", "buffer"], result: "i32" },
+  /** BOOL ReadProcessMemory(HANDLE hProcess, LPCVOID lpBaseAddress, LPVOID lpBuffer, SIZE_T nSize, SIZE_T *lpNumberOfBytesRead). */
+  ReadProcessMemory: { parameters: ["pointer", "u64", "buffer", "usize", "buffer"], result: "i32" },
   /** BOOL GetComputerNameExW(COMPUTER_NAME_FORMAT NameType, LPWSTR lpBuffer, LPDWORD nSize). */
   GetComputerNameExW: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

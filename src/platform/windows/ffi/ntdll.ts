@@ -8,6 +8,12 @@
 const SYMBOLS = {
   /** NTSTATUS RtlGetVersion(PRTL_OSVERSIONINFOW lpVersionInformation): the real version, no manifest shim. */
   RtlGetVersion: { parameters: ["buffer"], result: "i32" },
+  /**
+   * NTSTATUS NtQueryInformationProcess(HANDLE ProcessHandle, PROCESSINFOCLASS ProcessInformationClass,
+   * PVOID ProcessInformation, ULONG ProcessInformationLength, PULONG ReturnLength). The status is its
+   * result (read as unsigned: 0xC0000004 and friends); GetLastError is not involved.
+   */
+  NtQueryInformationProcess: { parameters: ["pointer", "i32", "buffer", "u32", "buffer"], result: "u32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The symbols of ntdll.dll as Deno sees them. */
