@@ -379,14 +379,20 @@ function Get-EventSourceKey {
 
 function Register-EventSource {
     # Registers Source in the Application log (the registry entries New-EventLog writes; PowerShell 7
-    # has no New-EventLog). Returns $true if it was created now.
+    # has no New-EventLog). EventMessageFile and TypesSupported are (re)written even when the key
+    # exists: a key left by another tool (or by Microsoft's original) without them makes Event Viewer
+    # show "The description for Event ID ... cannot be found" for every event. Returns $true if the key
+    # was created now.
     param([string]$Source)
     $key = Get-EventSourceKey -Source $Source
-    if (Test-Path -LiteralPath $key) { return $false }
-    [void](New-Item -Path $key -Force -ErrorAction Stop)
+    $created = $false
+    if (-not (Test-Path -LiteralPath $key)) {
+        [void](New-Item -Path $key -Force -ErrorAction Stop)
+        $created = $true
+    }
     [void](New-ItemProperty -LiteralPath $key -Name 'EventMessageFile' -PropertyType ExpandString -Value $script:EventMessageFile -Force -ErrorAction Stop)
     [void](New-ItemProperty -LiteralPath $key -Name 'TypesSupported' -PropertyType DWord -Value 7 -Force -ErrorAction Stop)
-    return $true
+    return $created
 }
 
 function Unregister-EventSource {

@@ -10,6 +10,7 @@ import type { Alert, AlertSeverity, Plugin, PluginContext } from "../../src/plug
 import { definePlugin } from "../../src/plugin/api.ts";
 import { describeError } from "../../src/plugin/hooks.ts";
 import { OptionReader } from "../../src/plugin/options.ts";
+import { EVENT_SOURCE } from "../../src/platform/windows/event_source.ts";
 
 /** One event as `writeEventLog` takes it. */
 export interface EventLogEntry {
@@ -61,7 +62,7 @@ const realDeps: EventlogDeps = {
 export function createEventlogPlugin(deps: EventlogDeps): (options: Record<string, unknown>) => Plugin {
   return (options) => {
     const r = new OptionReader(options, ["source", "minSeverity"]);
-    const source = r.string("source", "PortReporter");
+    const source = r.string("source", EVENT_SOURCE);
     const minSeverity = r.oneOf<AlertSeverity>("minSeverity", ["info", "warning", "critical"], "info");
     const rank: Record<AlertSeverity, number> = { info: 0, warning: 1, critical: 2 };
     let write: EventLogWriter | null = null;

@@ -2,9 +2,12 @@
  * Writing to the Windows Application event log through RegisterEventSourceW / ReportEventW /
  * DeregisterEventSource.
  *
- * The message goes in as the event's single insertion string. No message file is registered for
- * the source, so Event Viewer prefixes it with "The description for Event ID … cannot be found";
- * the text itself is intact and `Get-WinEvent` shows it in `.Properties[0]`. Under wine these APIs
+ * The message goes in as the event's single insertion string. install.ps1 registers
+ * {@link EVENT_SOURCE} with .NET's `EventLogMessages.dll` as its EventMessageFile (a `%1` message for
+ * every event id), so Event Viewer shows the text itself; an event written under a source that is NOT
+ * registered shows "The description for Event ID … cannot be found" instead (ReportEventW documentation,
+ * https://learn.microsoft.com/windows/win32/eventlog/event-sources). So the service and the eventlog
+ * plugin both default to this one constant. Under wine these APIs
  * are stubs that succeed; with `WINEDEBUG=-all,+eventlog` wine traces every string to stderr
  * (`trace:eventlog:ReportEventW L"…"`), which the lab tests grep.
  *
@@ -12,15 +15,18 @@
  */
 
 import { OsCallError } from "../../errors.ts";
+import { EVENT_SOURCE } from "./event_source.ts";
 import { advapi32 } from "./ffi/advapi32.ts";
 import { kernel32 } from "./ffi/kernel32.ts";
 import { addressArray, wideZ } from "./ffi/memory.ts";
 import { EVENTLOG_ERROR_TYPE, EVENTLOG_INFORMATION_TYPE, EVENTLOG_WARNING_TYPE } from "./layouts.ts";
 
+export { EVENT_SOURCE } from "./event_source.ts";
+
 /** One event to write. */
 export interface EventLogEntry {
-  /** Event source name shown in Event Viewer, e.g. `PortReporter`. */
-  source: string;
+  /** Event source name shown in Event Viewer (default {@link EVENT_SOURCE}, the registered one). */
+  source?: string;
   /** Severity. */
   type: "info" | "warning" | "error";
   /** The text; longer than 31,839 characters (the API's limit per string) is truncated. */
@@ -55,15 +61,16 @@ export function writeEventLog(entry: EventLogEntry): void {
   if (!Number.isInteger(eventId) || eventId < 0 || eventId > 0xffff) {
     throw new RangeError(`writeEventLog: eventId must be an integer 0-65535, got ${eventId}`);
   }
-  const h = A.RegisterEventSourceW(null, wideZ(entry.source));
-  if (!h) throw new OsCallError("RegisterEventSourceW", K.GetLastError(), entry.source);
+  const source = entry.source ?? EVENT_SOURCE;
+  const h = A.RegisterEventSourceW(null, wideZ(source));
+  if (!h) throw new OsCallError("RegisterEventSourceW", K.GetLastError(), source);
   try {
     const text = wideZ(
       entry.message.length > MAX_STRING_CHARS ? entry.message.slice(0, MAX_STRING_CHARS) : entry.message,
     );
     const strings = addressArray([text]);
     const ok = A.ReportEventW(h, TYPES[entry.type], 0, eventId, null, 1, 0, strings, null);
-    if (!ok) throw new OsCallError("ReportEventW", K.GetLastError(), `${entry.source} event ${eventId}`);
+    if (!ok) throw new OsCallError("ReportEventW", K.GetLastError(), `${source} event ${eventId}`);
   } finally {
     A.DeregisterEventSource(h);
   }

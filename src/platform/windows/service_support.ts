@@ -12,8 +12,8 @@ import { UsageError } from "../../errors.ts";
 /** The name in the dispatch table (wine and Windows ignore it for an own-process service; argv[0] is used). */
 export const SERVICE_TABLE_NAME = "PortReporter";
 
-/** Event source in the Application log (the original's name). */
-export const EVENT_SOURCE = "Port Reporter";
+/** Event source in the Application log (the original's name; the one constant, see eventlog.ts). */
+export { EVENT_SOURCE } from "./event_source.ts";
 
 /** Event ids of the service's events. */
 export const SERVICE_EVENT_ID = {

@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { change } from "../../plugin/testdata/changes.ts";
+import { testContext } from "../../plugin/testdata/harness.ts";
+import { createEventlogPlugin, type EventLogEntry } from "../../../plugins/eventlog/mod.ts";
+import { EVENT_SOURCE } from "./event_source.ts";
+import { EVENT_SOURCE as SERVICE_SOURCE } from "./service_support.ts";
+
+Deno.test("event source: install.ps1 registers the source the service and the eventlog plugin write under", async () => {
+  const ps1 = Deno.readTextFileSync(new URL("../../../install.ps1", import.meta.url));
+  const registered = ps1.match(/^\$script:EventSource = '([^']+)'/m)?.[1];
+  assert.equal(registered, EVENT_SOURCE);
+  assert.equal(SERVICE_SOURCE, EVENT_SOURCE);
+  const written: EventLogEntry[] = [];
+  const factory = createEventlogPlugin({
+    os: "windows",
+    load: () => Promise.resolve((e: EventLogEntry) => void written.push(e)),
+  });
+  const t = testContext("eventlog", {});
+  const p = factory({});
+  await p.init!({}, t.ctx);
+  await p.onAlerts!([{ time: 1, pluginId: "x", severity: "critical", message: "m", change: change() }]);
+  assert.deepEqual(written.map((e) => e.source), [EVENT_SOURCE]);
+});
