@@ -156,7 +156,7 @@ if (import.meta.main) {
     for (let i = 0; i < 3; i++) await reader.readAll();
     const details = new ProcessDetails();
     const pids = [...snap.processes.keys()];
-    for (let i = 0; i < 2; i++) details.read(pids);
+    for (let i = 0; i < 2; i++) await details.read(pids);
     const mine = snap.sockets.filter((s) => s.pid === ready.pid).length;
     const owner = snap.processes.get(ready.pid);
     if (mine < held) throw new Error(`the snapshot shows ${mine} of the load's ${held} sockets`);
@@ -185,13 +185,12 @@ if (import.meta.main) {
           samples.tables.push(performance.now() - s);
         }
       }],
-      ["details", () => {
+      ["details", async () => {
         for (let i = 0; i < block; i++) {
           const s = performance.now();
-          details.read(pids);
+          await details.read(pids);
           samples.details.push(performance.now() - s);
         }
-        return Promise.resolve();
       }],
       ["c", async () => {
         await toNative.write(enc.encode(`${block}\n`));

@@ -76,6 +76,14 @@ export const WARNING_TEXT: Record<string, string> = {
   "process-idle": "endpoints owned by pid 0 (the System Idle Process, e.g. TIME_WAIT)",
   "process-system": "the System process (pid 4) cannot be read in full: its entry is partial",
   "modules-unreadable": "the loaded modules of a process cannot be read: its entry lists none",
+  "image-unreadable": "the executable path of a process cannot be read: its entry has the image name only",
+  "user-unreadable":
+    "the account of a process cannot be read (its token is not accessible): its entry has no user",
+  "user-unresolved":
+    "the account of a process has no name yet (the domain controller did not answer, or the account " +
+    "was deleted): its SID is logged and the name is looked up again later",
+  "services-unreadable":
+    "the service control manager cannot be asked which services run in which process: service names are missing",
   "netlink-unavailable": "netlink sock_diag is not available: reading /proc/net instead (slower)",
   "events-destroy-unavailable":
     "socket destroy notifications are not available: connections and UDP sockets that open and close " +

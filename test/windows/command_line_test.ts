@@ -31,7 +31,7 @@ Deno.test(
       assert.ok(raw.includes('"a,b c"'), raw);
       assert.ok(raw.includes("ünïcødé"), raw);
       assert.ok(raw.includes('q\\"uote'), raw);
-      const info = d.read([helper.sockets.pid]).processes.get(helper.sockets.pid)!;
+      const info = (await d.read([helper.sockets.pid])).processes.get(helper.sockets.pid)!;
       assert.ok(info.commandLine, JSON.stringify(info));
       assert.ok(!info.commandLine.includes("pw-must-not-show"), info.commandLine);
       assert.match(info.commandLine, /--password \*\*\* /);

@@ -24,7 +24,10 @@ export interface WindowsCollectorOptions {
   /** The socket tables (default a {@link TableReader}; tests inject a fake). */
   tables?: { readAll(): Promise<SocketRecord[]> };
   /** The process details (default {@link ProcessDetails}; tests inject a fake). */
-  details?: { read(pids: Iterable<number>): ProcessDetailsResult; close(): void };
+  details?: {
+    read(pids: Iterable<number>): Promise<ProcessDetailsResult> | ProcessDetailsResult;
+    close(): void;
+  };
   /** Waits between retries of the first collect (default {@link FIRST_COLLECT_BACKOFF_MS}). */
   firstCollectBackoffMs?: readonly number[];
   /** The wait (default a timer). */
@@ -55,7 +58,7 @@ export function createWindowsCollector(options: WindowsCollectorOptions = {}): C
     const sockets = await tables.readAll();
     const pids = new Set<number>();
     for (const s of sockets) if (s.pid !== 0) pids.add(s.pid);
-    const { processes, warnings } = details.read(pids);
+    const { processes, warnings } = await details.read(pids);
     return { time, sockets, processes, warnings };
   }
 

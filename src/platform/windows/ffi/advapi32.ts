@@ -10,10 +10,15 @@ const SYMBOLS = {
   OpenProcessToken: { parameters: ["pointer", "u32", "buffer"], result: "i32" },
   /** BOOL GetTokenInformation(HANDLE, TOKEN_INFORMATION_CLASS, LPVOID, DWORD, PDWORD ReturnLength). */
   GetTokenInformation: { parameters: ["pointer", "i32", "buffer", "u32", "buffer"], result: "i32" },
-  /** BOOL LookupAccountSidW(LPCWSTR lpSystemName, PSID Sid, LPWSTR Name, LPDWORD cchName, LPWSTR ReferencedDomainName, LPDWORD cchReferencedDomainName, PSID_NAME_USE peUse). */
+  /**
+   * BOOL LookupAccountSidW(LPCWSTR lpSystemName, PSID Sid, LPWSTR Name, LPDWORD cchName, LPWSTR ReferencedDomainName, LPDWORD cchReferencedDomainName, PSID_NAME_USE peUse).
+   * `nonblocking`: it may wait seconds for a domain controller. Its GetLastError is set on the worker
+   * thread and cannot be read from JS (see accounts.ts).
+   */
   LookupAccountSidW: {
-    parameters: ["buffer", "pointer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
     result: "i32",
+    nonblocking: true,
   },
   /** HANDLE RegisterEventSourceW(LPCWSTR lpUNCServerName, LPCWSTR lpSourceName). */
   RegisterEventSourceW: { parameters: ["buffer", "buffer"], result: "pointer" },
@@ -32,6 +37,7 @@ const SYMBOLS = {
   EnumServicesStatusExW: {
     parameters: ["pointer", "i32", "u32", "u32", "buffer", "u32", "buffer", "buffer", "buffer", "buffer"],
     result: "i32",
+    nonblocking: true, // an RPC to services.exe; its failure is read from pcbBytesNeeded, not GetLastError
   },
   /** LSTATUS RegGetValueW(HKEY hkey, LPCWSTR lpSubKey, LPCWSTR lpValue, DWORD dwFlags, LPDWORD pdwType, PVOID pvData, LPDWORD pcbData). */
   RegGetValueW: {

@@ -21,6 +21,10 @@ const SYMBOLS = {
   QueryFullProcessImageNameW: { parameters: ["pointer", "u32", "buffer", "buffer"], result: "i32" },
   /** BOOL GetProcessTimes(HANDLE, LPFILETIME lpCreationTime, LPFILETIME lpExitTime, LPFILETIME lpKernelTime, LPFILETIME lpUserTime). */
   GetProcessTimes: { parameters: ["pointer", "buffer", "buffer", "buffer", "buffer"], result: "i32" },
+  /** BOOL GetExitCodeProcess(HANDLE hProcess, LPDWORD lpExitCode): STILL_ACTIVE (259) while it runs. */
+  GetExitCodeProcess: { parameters: ["pointer", "buffer"], result: "i32" },
+  /** DWORD K32GetModuleFileNameExW(HANDLE hProcess, HMODULE hModule, LPWSTR lpFilename, DWORD nSize): the length copied. */
+  K32GetModuleFileNameExW: { parameters: ["pointer", "u64", "buffer", "u32"], result: "u32" },
   /** HANDLE CreateToolhelp32Snapshot(DWORD dwFlags, DWORD th32ProcessID). */
   CreateToolhelp32Snapshot: { parameters: ["u32", "u32"], result: "pointer" },
   /** BOOL Process32FirstW(HANDLE hSnapshot, LPPROCESSENTRY32W lppe). */
