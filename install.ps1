@@ -3,22 +3,36 @@
 Installs, updates or removes the Port Reporter Windows service (portreporter.exe).
 
 .DESCRIPTION
+If PowerShell refuses to run this script ("running scripts is disabled on this system", or "is not
+digitally signed" for a downloaded copy), either unblock the downloaded file once with
+Unblock-File .\install.ps1 (enough under RemoteSigned, the server default), or run it for this call only
+with powershell.exe -ExecutionPolicy Bypass -File .\install.ps1 <parameters> (also under Restricted, the
+client default). Neither changes the machine's policy.
+
 install.ps1 registers portreporter.exe as a Windows service the way Microsoft's original
 Port Reporter was installed: display name "Port Reporter", Manual start, installed in
 "$env:ProgramFiles\PortReporter", logging to "$env:SystemRoot\System32\LogFiles\PortReporter".
 
 An install does, in this order:
-  1. checks the parameters and that the session runs as Administrator;
-  2. stops the service if it is already installed and running;
-  3. copies portreporter.exe (and -ConfigPath, if given) into -InstallDir;
+  1. checks the parameters and that the session runs as Administrator; refuses (without -Force) to
+     take over a service or event source that another program (Microsoft's original) registered;
+  2. stops the service if it is already installed and running, and waits until its process has exited;
+  3. copies portreporter.exe (and -ConfigPath, if given) into -InstallDir (the old exe is renamed aside
+     first and put back if the copy fails);
   4. sc.exe create (or sc.exe config when the service already exists) with the binary path
      ALWAYS quoted: "<InstallDir>\portreporter.exe" service --log-dir "<LogDir>"
      (plus --config "<InstallDir>\portreporter.jsonc" when a config file is installed);
-  5. sc.exe description, and sc.exe failure (restart after 60 s, twice; reset after a day);
-  6. creates the log directory with an ACL that only SYSTEM and Administrators can use
-     (protected: no inherited entries; owner Administrators);
-  7. registers the event source "Port Reporter" in the Application log;
-  8. starts the service with -Start, or when it was running before an update.
+  5. sc.exe description, sc.exe failure (restart after 60 s, twice; reset after a day) and sc.exe
+     failureflag 1 (the failure actions also run when the service stops itself after a runtime fault;
+     a configuration error stops it with exit code 0 and is not restarted);
+  6. creates the log directory with an ACL that only SYSTEM, Administrators and the service's own SID
+     (NT SERVICE\<name>) can use (protected: no inherited entries; owner Administrators). The ACL is set
+     when the directory is created, or again with -ResetLogAcl; entries an administrator added later
+     (a SIEM reader) are kept by an update;
+  7. registers the event source "Port Reporter" in the Application log (and rewrites its message file);
+  8. with -Environment, writes the service's environment (a key only SYSTEM and Administrators read);
+  9. starts the service with -Start, or when it was running before an update, and waits until it
+     runs; if it stopped instead, prints its exit codes and its last error event, and exits with 1.
 
 Running the script again updates the installation in place. If a step fails during a fresh
 install, everything this run created is removed again (the service is deleted), so no
@@ -70,6 +84,20 @@ An optional JSONC configuration file (see 'portreporter run --help'). It is copi
 A later run without -ConfigPath keeps using an installed portreporter.jsonc. The --log-dir on the
 service command line wins over a logDir in the file.
 
+.PARAMETER Environment
+Environment variables for the service, e.g. @{ PORTREPORTER_WEBHOOK_TOKEN = 'secret' }: written to the
+service's Environment value (REG_MULTI_SZ), which the SCM gives the process at each start. A service cannot
+see a variable set with setx /M until the machine restarts. The service key is then readable by SYSTEM and
+Administrators only, since a value may be a secret. Given again, it replaces the whole set.
+
+.PARAMETER ResetLogAcl
+Apply the log directory's protected ACL again even though the directory exists (this removes entries an
+administrator added).
+
+.PARAMETER Force
+Take over a service or an event source registered by another program (e.g. Microsoft's original Port
+Reporter, whose service is also named PortReporter).
+
 .EXAMPLE
 PS C:\> .\install.ps1
 Installs portreporter.exe from the script's folder with the defaults (Manual start), after
@@ -103,7 +131,10 @@ param(
     [switch]$Start,
     [switch]$Uninstall,
     [switch]$RemoveLogs,
-    [string]$ConfigPath
+    [string]$ConfigPath,
+    [hashtable]$Environment,
+    [switch]$ResetLogAcl,
+    [switch]$Force
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -116,12 +147,21 @@ $script:EventSource = 'Port Reporter'
 $script:Description = 'Logs which process used which TCP and UDP port (successor to Microsoft Port Reporter).'
 $script:FailureReset = '86400'
 $script:FailureActions = 'restart/60000/restart/60000//'
+# Failure actions also for a STOPPED with a non-zero exit code (the service reports runtime faults that
+# way, usage errors with 0 so that they do not restart into the same error): sc.exe failureflag.
+$script:FailureFlag = '1'
 # Owner Administrators; DACL protected (no inheritance from the parent), full control for
 # SYSTEM (the service account) and Administrators only, inherited by files and subfolders.
 $script:LogDirSddl = 'O:BAD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)'
+# The service key when -Environment puts values (a webhook token) in it: SYSTEM and Administrators only
+# (the default key is readable by every user).
+$script:ServiceKeySddl = 'O:BAD:PAI(A;CI;KA;;;SY)(A;CI;KA;;;BA)'
 $script:EventMessageFile = '%SystemRoot%\Microsoft.NET\Framework64\v4.0.30319\EventLogMessages.dll'
 $script:ScExe = $null          # tests may point this at a stand-in; default %SystemRoot%\System32\sc.exe
 $script:OnWindows = [System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT
+# The first line of output. PowerShell's execution policy blocks a downloaded unsigned script before it can
+# print anything, so this says, for the next run, how to run it anyway.
+$script:Banner = 'Port Reporter setup (if PowerShell refuses to run install.ps1: Unblock-File .\install.ps1, or run: powershell -ExecutionPolicy Bypass -File .\install.ps1)'
 $script:ScErrorNames = @{
     5    = 'ERROR_ACCESS_DENIED'
     1056 = 'ERROR_SERVICE_ALREADY_RUNNING'
@@ -230,7 +270,51 @@ function Get-ScInstallArgumentList {
         , @($verb, $ServiceName, 'binPath=', $binPath, 'start=', $startValue, 'DisplayName=', $displayName)
         , @('description', $ServiceName, $script:Description)
         , @('failure', $ServiceName, 'reset=', $script:FailureReset, 'actions=', $script:FailureActions)
+        , @('failureflag', $ServiceName, $script:FailureFlag)
     )
+}
+
+function Get-ServiceSid {
+    # The service SID of a service name (NT SERVICE\<name>): S-1-5-80- followed by the SHA-1 of the
+    # upper-cased name in UTF-16LE, as five little-endian 32-bit sub-authorities. Pure.
+    param([string]$ServiceName)
+    $sha = [System.Security.Cryptography.SHA1]::Create()
+    try { $hash = $sha.ComputeHash([System.Text.Encoding]::Unicode.GetBytes($ServiceName.ToUpperInvariant())) }
+    finally { $sha.Dispose() }
+    $subs = for ($i = 0; $i -lt 20; $i += 4) { [BitConverter]::ToUInt32($hash, $i) }
+    return 'S-1-5-80-' + ($subs -join '-')
+}
+
+function Get-LogDirSddl {
+    # The log directory's ACL: protected, SYSTEM, Administrators and the service's own SID.
+    param([string]$ServiceName)
+    return $script:LogDirSddl + '(A;OICI;FA;;;' + (Get-ServiceSid -ServiceName $ServiceName) + ')'
+}
+
+function Get-ImagePathExe {
+    # The executable of a service ImagePath: the quoted first token, or (unquoted) everything up to
+    # '.exe'. Pure.
+    param([AllowNull()][string]$ImagePath)
+    if (-not $ImagePath) { return $null }
+    $p = $ImagePath.Trim()
+    if ($p.StartsWith('"')) { $end = $p.IndexOf('"', 1); if ($end -gt 0) { return $p.Substring(1, $end - 1) } }
+    $m = [regex]::Match($p, '^(.*?\.exe)(\s|$)', 'IgnoreCase')
+    if ($m.Success) { return $m.Groups[1].Value }
+    return ($p -split '\s+')[0]
+}
+
+function ConvertTo-EnvironmentLines {
+    # -Environment @{NAME='value'} as the REG_MULTI_SZ lines 'NAME=value', sorted by name. Throws on a
+    # name that is not a variable name or a value with a NUL or a line break. Pure.
+    param([hashtable]$Environment)
+    $lines = foreach ($k in ($Environment.Keys | Sort-Object)) {
+        $name = [string]$k
+        $value = [string]$Environment[$k]
+        if ($name -notmatch '^[A-Za-z_][A-Za-z0-9_]{0,254}$') { throw "invalid -Environment name '$name': use letters, digits and '_'" }
+        if ($value.IndexOfAny([char[]]@([char]0, [char]10, [char]13)) -ge 0) { throw "invalid -Environment value for '$name': it contains a NUL or a line break" }
+        "$name=$value"
+    }
+    return , @($lines)
 }
 
 function Format-OneLine {
@@ -345,6 +429,127 @@ function Stop-InstalledService {
     }
 }
 
+function Get-ServiceImagePath {
+    # The ImagePath of an installed service, $null if none.
+    param([string]$Name)
+    if (-not $script:OnWindows) { return $null }
+    $p = Get-ItemProperty -LiteralPath "HKLM:\SYSTEM\CurrentControlSet\Services\$Name" -Name ImagePath -ErrorAction SilentlyContinue
+    if ($null -eq $p) { return $null }
+    return [string]$p.ImagePath
+}
+
+function Get-ServiceProcessId {
+    # The pid of the service's process (0 when it has none).
+    param([string]$Name)
+    if (-not $script:OnWindows) { return 0 }
+    $svc = Get-CimInstance -ClassName Win32_Service -Filter "Name='$Name'" -ErrorAction SilentlyContinue
+    if ($null -eq $svc) { return 0 }
+    return [int]$svc.ProcessId
+}
+
+function Get-ServiceExitCodes {
+    # @{ Win32 = ...; Service = ... } of a stopped service.
+    param([string]$Name)
+    if (-not $script:OnWindows) { return @{ Win32 = 0; Service = 0 } }
+    $svc = Get-CimInstance -ClassName Win32_Service -Filter "Name='$Name'" -ErrorAction SilentlyContinue
+    if ($null -eq $svc) { return @{ Win32 = 0; Service = 0 } }
+    return @{ Win32 = [int]$svc.ExitCode; Service = [int]$svc.ServiceSpecificExitCode }
+}
+
+function Get-LastServiceError {
+    # The text of the newest error event of the Port Reporter source (last 10 minutes), or $null.
+    if (-not $script:OnWindows) { return $null }
+    $e = Get-WinEvent -FilterHashtable @{ LogName = 'Application'; ProviderName = $script:EventSource; Level = 2; StartTime = (Get-Date).AddMinutes(-10) } -MaxEvents 1 -ErrorAction SilentlyContinue
+    if ($null -eq $e) { return $null }
+    $text = $e.Message
+    if (-not $text -and $e.Properties.Count -gt 0) { $text = [string]$e.Properties[0].Value }
+    return $text
+}
+
+function Test-ProcessRunning {
+    param([int]$Id)
+    return $null -ne (Get-Process -Id $Id -ErrorAction SilentlyContinue)
+}
+
+function Wait-ProcessExit {
+    # Waits until process Id has exited: the SCM may report STOPPED before the process has ended and
+    # released its executable (SetServiceStatus: the process may exit at any time after STOPPED).
+    param([int]$Id, [int]$TimeoutSeconds = 30)
+    if ($Id -le 0) { return }
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while (Test-ProcessRunning -Id $Id) {
+        if ([DateTime]::UtcNow -gt $deadline) { throw "the service process (pid $Id) did not exit within $TimeoutSeconds s after it stopped" }
+        Start-Sleep -Milliseconds 200
+    }
+}
+
+function Wait-ServiceStart {
+    # After sc.exe start: waits for Running or Stopped (start pending can take a while on a big host).
+    # Returns the state reached ('Running', 'Stopped', or the last one seen at the timeout).
+    param([string]$Name, [int]$TimeoutSeconds = 60)
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while ($true) {
+        $state = Get-ServiceState -Name $Name
+        if ($state -eq 'Running' -or $state -eq 'Stopped' -or $null -eq $state) { return $state }
+        if ([DateTime]::UtcNow -gt $deadline) { return $state }
+        Start-Sleep -Milliseconds 500
+    }
+}
+
+function Start-InstalledService {
+    # sc.exe start, then waits for the outcome; throws with the exit codes and the last error event
+    # when the service stopped instead of running.
+    param([string]$Name)
+    [void](Invoke-Sc -Arguments @('start', $Name) -AllowedExitCodes @(0, 1056))
+    $state = Wait-ServiceStart -Name $Name
+    if ($state -eq 'Running') { return }
+    if ($state -ne 'Stopped') { throw "service '$Name' did not reach Running within 60 s (state: $state); see the Application event log, source '$($script:EventSource)'" }
+    $codes = Get-ServiceExitCodes -Name $Name
+    $why = Get-LastServiceError
+    $msg = "service '$Name' did not start: it stopped with win32 exit code $($codes.Win32), service exit code $($codes.Service)"
+    if ($why) { $msg += "; last error event: $why" } else { $msg += "; see the Application event log, source '$($script:EventSource)'" }
+    throw $msg
+}
+
+function Set-ServiceEnvironment {
+    # Writes the service's Environment (REG_MULTI_SZ, read by the SCM at each start) and restricts its
+    # key to SYSTEM and Administrators, since a value may be a secret.
+    param([string]$Name, [string[]]$Lines)
+    $key = "HKLM:\SYSTEM\CurrentControlSet\Services\$Name"
+    [void](New-ItemProperty -LiteralPath $key -Name 'Environment' -PropertyType MultiString -Value $Lines -Force -ErrorAction Stop)
+    Set-RegistryKeyAcl -Key $key -Sddl $script:ServiceKeySddl
+}
+
+function Set-RegistryKeyAcl {
+    param([string]$Key, [string]$Sddl)
+    $acl = Get-Acl -LiteralPath $Key -ErrorAction Stop
+    $acl.SetSecurityDescriptorSddlForm($Sddl, [System.Security.AccessControl.AccessControlSections]'Owner, Access')
+    Set-Acl -LiteralPath $Key -AclObject $acl -ErrorAction Stop
+}
+
+function Install-ExecutableFile {
+    # Replaces the installed exe: the old one is renamed aside first (a rename works while a just-stopped
+    # process still maps it), the new one copied; a failed copy puts the old one back.
+    param([string]$Source, [string]$Destination)
+    $aside = $Destination + '.old'
+    $hadOld = Test-Path -LiteralPath $Destination -PathType Leaf
+    if ($hadOld) {
+        if (Test-Path -LiteralPath $aside) { Remove-Item -LiteralPath $aside -Force -ErrorAction SilentlyContinue }
+        Move-Item -LiteralPath $Destination -Destination $aside -Force -ErrorAction Stop
+    }
+    try { Copy-InstallFile -Source $Source -Destination $Destination }
+    catch {
+        $why = $_.Exception.Message
+        if ($hadOld) {
+            Remove-Item -LiteralPath $Destination -Force -ErrorAction SilentlyContinue
+            Move-Item -LiteralPath $aside -Destination $Destination -Force -ErrorAction SilentlyContinue
+            throw "copying the new executable failed ($why); the previous one was put back"
+        }
+        throw
+    }
+    if ($hadOld) { Remove-Item -LiteralPath $aside -Force -ErrorAction SilentlyContinue }
+}
+
 function New-InstallDirectory {
     # Returns $true if the directory was created now.
     param([string]$Path)
@@ -359,17 +564,33 @@ function Copy-InstallFile {
 }
 
 function New-LogDirectory {
-    # Creates the directory if needed and applies $script:LogDirSddl. Returns $true if created.
-    param([string]$Path)
+    # Creates the directory if needed. Its protected ACL (Get-LogDirSddl) is applied when the directory is
+    # created now, or with -Reset (install.ps1 -ResetLogAcl); an existing directory's ACL is left alone, so
+    # entries an administrator added (a SIEM reader) survive an update. Returns $true if created.
+    param([string]$Path, [string]$ServiceName = 'PortReporter', [switch]$Reset)
     $created = $false
     if (-not (Test-Path -LiteralPath $Path -PathType Container)) {
         [void](New-Item -ItemType Directory -Path $Path -Force -ErrorAction Stop)
         $created = $true
     }
-    $acl = New-Object System.Security.AccessControl.DirectorySecurity
-    $acl.SetSecurityDescriptorSddlForm($script:LogDirSddl, [System.Security.AccessControl.AccessControlSections]'Owner, Access')
-    Set-Acl -LiteralPath $Path -AclObject $acl -ErrorAction Stop
+    if ($created -or $Reset) { Set-DirectoryAcl -Path $Path -Sddl (Get-LogDirSddl -ServiceName $ServiceName) }
     return $created
+}
+
+function Set-DirectoryAcl {
+    # Replaces a directory's owner and DACL with Sddl.
+    param([string]$Path, [string]$Sddl)
+    $acl = New-Object System.Security.AccessControl.DirectorySecurity
+    $acl.SetSecurityDescriptorSddlForm($Sddl, [System.Security.AccessControl.AccessControlSections]'Owner, Access')
+    Set-Acl -LiteralPath $Path -AclObject $acl -ErrorAction Stop
+}
+
+function Get-EventSourceMessageFile {
+    # The EventMessageFile of a registered source, $null if the source or the value is missing.
+    param([string]$Source)
+    $p = Get-ItemProperty -LiteralPath (Get-EventSourceKey -Source $Source) -Name EventMessageFile -ErrorAction SilentlyContinue
+    if ($null -eq $p) { return $null }
+    return [string]$p.EventMessageFile
 }
 
 function Get-EventSourceKey {
@@ -430,8 +651,12 @@ function Resolve-SetupOptions {
         $o.ExePath = Join-Path $root $script:ExeName
     }
     if (-not $o.InstallDir) {
-        if (-not $env:ProgramFiles) { throw 'no -InstallDir given and $env:ProgramFiles is not set' }
-        $o.InstallDir = Join-WindowsPath $env:ProgramFiles 'PortReporter'
+        # ProgramW6432 is the 64-bit Program Files also in a 32-bit PowerShell on 64-bit Windows, where
+        # ProgramFiles is 'Program Files (x86)'
+        $programFiles = $env:ProgramW6432
+        if (-not $programFiles) { $programFiles = $env:ProgramFiles }
+        if (-not $programFiles) { throw 'no -InstallDir given and $env:ProgramFiles is not set' }
+        $o.InstallDir = Join-WindowsPath $programFiles 'PortReporter'
     }
     if (-not $o.LogDir) {
         if (-not $env:SystemRoot) { throw 'no -LogDir given and $env:SystemRoot is not set' }
@@ -439,7 +664,12 @@ function Resolve-SetupOptions {
     }
     if (-not $o.StartupType) { $o.StartupType = 'Manual' }
     if (-not $o.ServiceName) { $o.ServiceName = 'PortReporter' }
-    foreach ($k in 'Start', 'Uninstall', 'RemoveLogs') { $o[$k] = [bool]$o[$k] }
+    foreach ($k in 'Start', 'Uninstall', 'RemoveLogs', 'ResetLogAcl', 'Force') { $o[$k] = [bool]$o[$k] }
+    $o.EnvironmentLines = $null
+    if ($o.Environment) {
+        if ($o.Uninstall) { throw '-Environment cannot be combined with -Uninstall' }
+        $o.EnvironmentLines = ConvertTo-EnvironmentLines -Environment $o.Environment
+    }
 
     if ($o.ServiceName -notmatch '^[A-Za-z0-9_.-]{1,80}$') {
         throw "invalid -ServiceName '$($o.ServiceName)': use letters, digits, '_', '-' and '.' only"
@@ -476,15 +706,19 @@ function Invoke-PortReporterSetup {
         [switch]$Start,
         [switch]$Uninstall,
         [switch]$RemoveLogs,
-        [string]$ConfigPath
+        [string]$ConfigPath,
+        [hashtable]$Environment,
+        [switch]$ResetLogAcl,
+        [switch]$Force
     )
     Set-StrictMode -Version 2.0
     $ErrorActionPreference = 'Stop'
+    Write-Host $script:Banner
     try {
         $o = Resolve-SetupOptions -P @{
             ExePath = $ExePath; InstallDir = $InstallDir; LogDir = $LogDir; StartupType = $StartupType
             ServiceName = $ServiceName; Start = $Start; Uninstall = $Uninstall; RemoveLogs = $RemoveLogs
-            ConfigPath = $ConfigPath
+            ConfigPath = $ConfigPath; Environment = $Environment; ResetLogAcl = $ResetLogAcl; Force = $Force
         }
         if (-not (Test-IsAdministrator)) {
             if (-not $WhatIfPreference) {
@@ -500,6 +734,24 @@ function Invoke-PortReporterSetup {
     }
 }
 
+function Assert-NoTakeover {
+    # Refuses (without -Force) to take over a service or an event source that another program registered:
+    # Microsoft's original Port Reporter also installs a 'PortReporter' service.
+    param([hashtable]$O, [bool]$Exists, [string]$TargetExe)
+    if ($O.Force) { return }
+    if ($Exists) {
+        $imagePath = Get-ServiceImagePath -Name $O.ServiceName
+        $exe = Get-ImagePathExe -ImagePath $imagePath
+        if ($exe -and ($exe.TrimEnd() -ne $TargetExe)) {
+            throw "the service '$($O.ServiceName)' exists and runs '$exe', not '$TargetExe': another program (Microsoft's original Port Reporter?) owns it; uninstall that first, choose another -ServiceName, or add -Force to take it over"
+        }
+    }
+    $messageFile = Get-EventSourceMessageFile -Source $script:EventSource
+    if ($messageFile -and ($messageFile -ne $script:EventMessageFile)) {
+        throw "the event source '$($script:EventSource)' is registered with the message file '$messageFile' by another program; add -Force to take it over"
+    }
+}
+
 function Invoke-Install {
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
     param([hashtable]$O)
@@ -512,6 +764,7 @@ function Invoke-Install {
     $withConfig = [bool]$O.ConfigPath -or (Test-Path -LiteralPath $targetConfig -PathType Leaf)
     $scLists = Get-ScInstallArgumentList -ServiceName $name -InstallDir $O.InstallDir -LogDir $O.LogDir -StartupType $O.StartupType -Update:$exists -WithConfig:$withConfig
     $restart = $O.Start -or ($exists -and $state -ne 'Stopped')
+    Assert-NoTakeover -O $O -Exists $exists -TargetExe $targetExe
 
     $plan = New-Object System.Collections.Generic.List[string]
     if ($exists) { $plan.Add("Update the service '$name' (it exists, state $state):") } else { $plan.Add("Install the service '$name':") }
@@ -519,9 +772,10 @@ function Invoke-Install {
     $plan.Add("  copy '$($O.ExePath)' to '$targetExe'")
     if ($O.ConfigPath) { $plan.Add("  copy '$($O.ConfigPath)' to '$targetConfig'") }
     foreach ($l in $scLists) { $plan.Add('  sc.exe ' + (Join-WindowsCommandLine $l)) }
-    $plan.Add("  create the log directory '$($O.LogDir)' (ACL $($script:LogDirSddl))")
+    $plan.Add("  create the log directory '$($O.LogDir)' (ACL $(Get-LogDirSddl -ServiceName $name), set when created$(if ($O.ResetLogAcl) { ' and now: -ResetLogAcl' }))")
     $plan.Add("  register the event source '$($script:EventSource)' in the Application log")
-    if ($restart) { $plan.Add("  sc.exe start $name") }
+    if ($O.EnvironmentLines) { $plan.Add("  set the service environment: $((@($O.EnvironmentLines) | ForEach-Object { ($_ -split '=', 2)[0] + '=...' }) -join ', ') (key readable by SYSTEM and Administrators only)") }
+    if ($restart) { $plan.Add("  sc.exe start $name (and wait until it runs)") }
     $text = $plan -join [Environment]::NewLine
     if (-not $PSCmdlet.ShouldProcess($text, "$text`n`nDo you want to continue?", 'Port Reporter setup')) { return }
     # Confirmed once for the whole plan: the cmdlets below must not ask again (-Confirm sets
@@ -533,11 +787,15 @@ function Invoke-Install {
     $createdLogDir = $false
     $createdSource = $false
     try {
-        if ($exists -and $state -ne 'Stopped') { Stop-InstalledService -Name $name }
+        if ($exists -and $state -ne 'Stopped') {
+            $servicePid = Get-ServiceProcessId -Name $name
+            Stop-InstalledService -Name $name
+            Wait-ProcessExit -Id $servicePid
+        }
         $createdInstallDir = New-InstallDirectory -Path $O.InstallDir
         $same = $false
         try { $same = ([System.IO.Path]::GetFullPath($O.ExePath) -eq [System.IO.Path]::GetFullPath($targetExe)) } catch { $same = $false }
-        if (-not $same) { Copy-InstallFile -Source $O.ExePath -Destination $targetExe }
+        if (-not $same) { Install-ExecutableFile -Source $O.ExePath -Destination $targetExe }
         if ($O.ConfigPath) {
             Copy-InstallFile -Source $O.ConfigPath -Destination $targetConfig
         }
@@ -547,9 +805,10 @@ function Invoke-Install {
             if ($first -and -not $exists) { $createdService = $true }
             $first = $false
         }
-        $createdLogDir = New-LogDirectory -Path $O.LogDir
+        $createdLogDir = New-LogDirectory -Path $O.LogDir -ServiceName $name -Reset:$O.ResetLogAcl
         $createdSource = Register-EventSource -Source $script:EventSource
-        if ($restart) { [void](Invoke-Sc -Arguments @('start', $name) -AllowedExitCodes @(0, 1056)) }
+        if ($O.EnvironmentLines) { Set-ServiceEnvironment -Name $name -Lines $O.EnvironmentLines }
+        if ($restart) { Start-InstalledService -Name $name }
     } catch {
         $message = Format-OneLine $_.Exception.Message
         if (-not $exists) {

@@ -156,7 +156,7 @@ async function commandService(args: string[], io: CliIo): Promise<number> {
       "service: the service mode exists on Windows only; on Linux use 'portreporter run' under systemd",
     );
   }
-  const { runService } = await import("../platform/windows/service.ts");
+  const { runService } = await import("../service/windows_service.ts");
   try {
     return await runService(parseRunFlags("service", args));
   } catch (e) {

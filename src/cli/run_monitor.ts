@@ -12,7 +12,7 @@ import type { Settings } from "./settings.ts";
 import { LocalTime } from "../log/local_time.ts";
 import { LogSet } from "../log/log_set.ts";
 import { type MonitorControl, type MonitorStats, runMonitor } from "../monitor/monitor.ts";
-import { systemClock } from "../model/types.ts";
+import { type Collector, systemClock } from "../model/types.ts";
 import { escapeField } from "../model/text.ts";
 
 /**
@@ -74,6 +74,8 @@ export interface RunHooks {
   log: (line: string) => void;
   /** Given the line that says which plugins run and where user plugins are read from (the CLI prints it). */
   onPlugins?: (line: string) => void;
+  /** The collector to use (default: the current OS's); it is closed when the monitor ends. */
+  collector?: Collector;
 }
 
 /** Runs the monitor with validated settings until the signal aborts. Shared by `run` and `service`. */
@@ -91,7 +93,7 @@ export async function runWithSettings(settings: Settings, hooks: RunHooks): Prom
     })
     : undefined;
   hooks.onPlugins?.(pluginsLine(pipeline?.ids ?? [], settings.pluginDir));
-  const collector = await createCollector();
+  const collector = hooks.collector ?? await createCollector();
   try {
     const localTime = new LocalTime(settings.timeZone);
     const logSet = new LogSet({

@@ -65,6 +65,8 @@ BeforeAll {
         }
         Mock Unregister-EventSource { $script:Events.Add('unregister'); $script:EventSourceExists = $false }
         Mock Copy-InstallFile { $script:Events.Add('copy'); Copy-Item -LiteralPath $Source -Destination $Destination -Force }
+        Mock Get-ServiceProcessId { 4242 }
+        Mock Wait-ProcessExit { $script:Events.Add("wait $Id") }
     }
 
     function New-Layout {
@@ -99,7 +101,7 @@ BeforeAll {
 Describe 'sc.exe command lines (pure functions, Windows paths)' {
     It 'quotes the binary path and the log dir, with spaces in both (create)' {
         $lists = Get-ScInstallArgumentList -ServiceName PortReporter -InstallDir 'C:\Program Files\PortReporter' -LogDir 'D:\My Logs\Port Reporter' -StartupType Manual
-        $lists.Count | Should -Be 3
+        $lists.Count | Should -Be 4
         $lists[0] | Should -Be @('create', 'PortReporter', 'binPath=', '"C:\Program Files\PortReporter\portreporter.exe" service --log-dir "D:\My Logs\Port Reporter"', 'start=', 'demand', 'DisplayName=', 'Port Reporter')
         Join-WindowsCommandLine $lists[0] | Should -BeExactly 'create PortReporter binPath= "\"C:\Program Files\PortReporter\portreporter.exe\" service --log-dir \"D:\My Logs\Port Reporter\"" start= demand DisplayName= "Port Reporter"'
     }
@@ -117,6 +119,7 @@ Describe 'sc.exe command lines (pure functions, Windows paths)' {
         $l = Get-ScInstallArgumentList -ServiceName PortReporter -InstallDir 'C:\P' -LogDir 'C:\L' -StartupType Manual
         Join-WindowsCommandLine $l[1] | Should -BeExactly "description PortReporter `"$script:Desc`""
         Join-WindowsCommandLine $l[2] | Should -BeExactly 'failure PortReporter reset= 86400 actions= restart/60000/restart/60000//'
+        Join-WindowsCommandLine $l[3] | Should -BeExactly 'failureflag PortReporter 1'
     }
     It 'start type <Type> -> start= <Sc> (create and config)' -TestCases @(
         @{ Type = 'Manual'; Sc = 'demand' }, @{ Type = 'Automatic'; Sc = 'auto' }, @{ Type = 'AutomaticDelayed'; Sc = 'delayed-auto' }
@@ -198,13 +201,14 @@ Describe 'install' {
     It 'fresh install: copies the exe, then create / description / failure with the exact arguments' {
         Invoke-Setup $L | Should -Be 0
         $script:Errors | Should -BeNullOrEmpty
-        $script:Sc.Count | Should -Be 3
+        $script:Sc.Count | Should -Be 4
         $script:Sc[0] | Should -BeExactly (Get-ExpectedCreate $L)
         $script:Sc[1] | Should -BeExactly "description PortReporter `"$script:Desc`""
         $script:Sc[2] | Should -BeExactly 'failure PortReporter reset= 86400 actions= restart/60000/restart/60000//'
+        $script:Sc[3] | Should -BeExactly 'failureflag PortReporter 1'
         Get-Content -LiteralPath (Join-Path $L.InstallDir 'portreporter.exe') | Should -Be 'exe v1'
         Test-Path -LiteralPath $L.LogDir | Should -BeTrue
-        $script:Events -join ',' | Should -Be 'copy,sc create,sc description,sc failure,logdir,eventsource'
+        $script:Events -join ',' | Should -Be 'copy,sc create,sc description,sc failure,sc failureflag,logdir,eventsource'
         Should -Invoke Register-EventSource -Times 1 -ParameterFilter { $Source -eq 'Port Reporter' }
         Should -Invoke New-LogDirectory -Times 1 -ParameterFilter { $Path -eq $L.LogDir }
     }
@@ -216,8 +220,8 @@ Describe 'install' {
     }
     It '-Start starts the service after everything else' {
         Invoke-Setup $L @{ Start = $true } | Should -Be 0
-        Get-ScVerbs | Should -Be @('create', 'description', 'failure', 'start')
-        $script:Sc[3] | Should -BeExactly 'start PortReporter'
+        Get-ScVerbs | Should -Be @('create', 'description', 'failure', 'failureflag', 'start')
+        $script:Sc[4] | Should -BeExactly 'start PortReporter'
     }
     It '-ConfigPath: copied as portreporter.jsonc and passed with --config; kept by a later run' {
         $cfg = Join-Path $L.Root 'my config.json'
@@ -227,12 +231,12 @@ Describe 'install' {
         $withConfig = "create PortReporter binPath= `"\`"$($L.InstallDir)\portreporter.exe\`" service --log-dir \`"$($L.LogDir)\`" --config \`"$($L.InstallDir)\portreporter.jsonc\`"`" start= demand DisplayName= `"Port Reporter`""
         $script:Sc[0] | Should -BeExactly $withConfig
         Invoke-Setup $L | Should -Be 0
-        $script:Sc[3] | Should -BeExactly ($withConfig -replace '^create', 'config')
+        $script:Sc[4] | Should -BeExactly ($withConfig -replace '^create', 'config')
     }
     It 'a custom service name is used everywhere, with its own display name' {
         Invoke-Setup $L @{ ServiceName = 'PR-Test_2' } | Should -Be 0
         $script:Sc[0] | Should -BeExactly (Get-ExpectedCreate $L -Name 'PR-Test_2' -Display '"Port Reporter (PR-Test_2)"')
-        Get-ScVerbs | Should -Be @('create', 'description', 'failure')
+        Get-ScVerbs | Should -Be @('create', 'description', 'failure', 'failureflag')
         $script:Sc[1] | Should -BeLike 'description PR-Test_2 *'
     }
     It 'defaults: exe next to the script, %ProgramFiles%\PortReporter, %SystemRoot%\System32\LogFiles\PortReporter' {
@@ -252,22 +256,22 @@ Describe 'install' {
             $script:State = 'Stopped'
             Invoke-Setup $L | Should -Be 0
             $script:Sc[0] | Should -BeExactly (Get-ExpectedCreate $L -Verb config)
-            Get-ScVerbs | Should -Be @('config', 'description', 'failure')
+            Get-ScVerbs | Should -Be @('config', 'description', 'failure', 'failureflag')
         }
         It 'a running service is stopped before the exe is replaced, and started again' {
             $script:State = 'Running'
             [void](New-Item -ItemType Directory -Path $L.InstallDir)
             Set-Content -LiteralPath (Join-Path $L.InstallDir 'portreporter.exe') -Value 'exe v0'
             Invoke-Setup $L | Should -Be 0
-            $script:Events -join ',' | Should -Be 'sc stop,copy,sc config,sc description,sc failure,logdir,eventsource,sc start'
+            $script:Events -join ',' | Should -Be 'sc stop,wait 4242,copy,sc config,sc description,sc failure,sc failureflag,logdir,eventsource,sc start'
             Get-Content -LiteralPath (Join-Path $L.InstallDir 'portreporter.exe') | Should -Be 'exe v1'
         }
         It 'running the installer twice: create, then config' {
             Invoke-Setup $L | Should -Be 0
             Set-Content -LiteralPath $L.Exe -Value 'exe v2'
             Invoke-Setup $L @{ StartupType = 'Automatic' } | Should -Be 0
-            Get-ScVerbs | Should -Be @('create', 'description', 'failure', 'config', 'description', 'failure')
-            $script:Sc[3] | Should -BeExactly (Get-ExpectedCreate $L -Verb config -Start auto)
+            Get-ScVerbs | Should -Be @('create', 'description', 'failure', 'failureflag', 'config', 'description', 'failure', 'failureflag')
+            $script:Sc[4] | Should -BeExactly (Get-ExpectedCreate $L -Verb config -Start auto)
             Get-Content -LiteralPath (Join-Path $L.InstallDir 'portreporter.exe') | Should -Be 'exe v2'
             $script:Errors | Should -BeNullOrEmpty
         }
@@ -349,7 +353,7 @@ Describe 'install' {
             Test-Path -LiteralPath $L.InstallDir | Should -BeFalse
         }
         It 'a step after create fails (<Verb> -> <Code>): the new service is deleted' -TestCases @(
-            @{ Verb = 'description'; Code = 5 }, @{ Verb = 'failure'; Code = 1073 }, @{ Verb = 'failure'; Code = 1072 }
+            @{ Verb = 'description'; Code = 5 }, @{ Verb = 'failure'; Code = 1073 }, @{ Verb = 'failureflag'; Code = 1072 }
         ) {
             $script:FailOn[$Verb] = $Code
             Invoke-Setup $L | Should -Be 1
@@ -364,7 +368,7 @@ Describe 'install' {
             Mock New-LogDirectory { throw 'Access to the path is denied.' }
             Invoke-Setup $L | Should -Be 1
             $script:Errors[0] | Should -BeLike "Access to the path is denied. (rolled back: service 'PortReporter' deleted*"
-            Get-ScVerbs | Should -Be @('create', 'description', 'failure', 'delete')
+            Get-ScVerbs | Should -Be @('create', 'description', 'failure', 'failureflag', 'delete')
         }
         It 'the event source cannot be registered: service deleted, new log dir removed' {
             Mock Register-EventSource { throw 'Requested registry access is not allowed.' }
@@ -580,6 +584,12 @@ Describe 'Windows PowerShell 5.1 compatibility (static checks)' {
             'Join-Path' = @(); 'Split-Path' = 'Leaf'; 'Get-Location' = @(); 'New-Object' = @()
             'ForEach-Object' = @(); 'Where-Object' = @(); 'Set-StrictMode' = 'Version'
             'Write-Verbose' = @(); 'Write-Warning' = @(); 'Write-Host' = @()
+            'Sort-Object' = @(); 'Get-Date' = @(); 'Get-Acl' = 'LiteralPath', 'ErrorAction'
+            'Get-ItemProperty' = 'LiteralPath', 'Name', 'ErrorAction'
+            'Get-CimInstance' = 'ClassName', 'Filter', 'ErrorAction'
+            'Get-WinEvent' = 'FilterHashtable', 'MaxEvents', 'ErrorAction'
+            'Get-Process' = 'Id', 'ErrorAction'
+            'Move-Item' = 'LiteralPath', 'Destination', 'Force', 'ErrorAction'
         }
         $own = $script:Ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] }, $true) | ForEach-Object Name
         $cmds = $script:Ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.CommandAst] }, $true)

@@ -7,7 +7,7 @@
 import type { Clock, Collector, HostInfo, Snapshot, SocketRecord } from "../../model/types.ts";
 import { systemClock } from "../../model/types.ts";
 import { windowsHostInfo } from "./host.ts";
-import { ProcessDetails, type ProcessDetailsResult } from "./process.ts";
+import { type DetailsProgress, ProcessDetails, type ProcessDetailsResult } from "./process.ts";
 import { TableReader } from "./tables.ts";
 
 /**
@@ -32,6 +32,8 @@ export interface WindowsCollectorOptions {
   firstCollectBackoffMs?: readonly number[];
   /** The wait (default a timer). */
   sleep?: (ms: number) => Promise<void>;
+  /** Called on each step of the first collect (tables read, every 32 processes read): the service's checkpoint. */
+  onFirstProgress?: () => void;
 }
 
 /**
@@ -56,9 +58,13 @@ export function createWindowsCollector(options: WindowsCollectorOptions = {}): C
     if (closed) throw new Error("collector is closed");
     const time = clock.now();
     const sockets = await tables.readAll();
+    const progress = succeeded ? undefined : options.onFirstProgress;
+    progress?.();
     const pids = new Set<number>();
     for (const s of sockets) if (s.pid !== 0) pids.add(s.pid);
-    const { processes, warnings } = await details.read(pids);
+    const onProgress: DetailsProgress | undefined = progress &&
+      ((done, total) => (done % 32 === 0 || done === total) && progress());
+    const { processes, warnings } = await details.read(pids, onProgress);
     return { time, sockets, processes, warnings };
   }
 

@@ -3,7 +3,7 @@ import { change } from "../../plugin/testdata/changes.ts";
 import { testContext } from "../../plugin/testdata/harness.ts";
 import { createEventlogPlugin, type EventLogEntry } from "../../../plugins/eventlog/mod.ts";
 import { EVENT_SOURCE } from "./event_source.ts";
-import { EVENT_SOURCE as SERVICE_SOURCE } from "./service_support.ts";
+import { EVENT_SOURCE as SERVICE_SOURCE } from "../../service/service_support.ts";
 
 Deno.test("event source: install.ps1 registers the source the service and the eventlog plugin write under", async () => {
   const ps1 = Deno.readTextFileSync(new URL("../../../install.ps1", import.meta.url));

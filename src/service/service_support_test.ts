@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { SettingFlags } from "../../cli/settings.ts";
-import { UsageError } from "../../errors.ts";
+import type { SettingFlags } from "../cli/settings.ts";
+import { UsageError } from "../errors.ts";
 import {
   droppedWarningsMessage,
   EVENT_SOURCE,

@@ -6,14 +6,19 @@
  * @module
  */
 
-import type { SettingFlags } from "../../cli/settings.ts";
-import { UsageError } from "../../errors.ts";
+import type { SettingFlags } from "../cli/settings.ts";
+import { UsageError } from "../errors.ts";
+import {
+  ERROR_SERVICE_SPECIFIC_ERROR,
+  SERVICE_STOPPED,
+  type ServiceStatus,
+} from "../platform/windows/service_layouts.ts";
 
 /** The name in the dispatch table (wine and Windows ignore it for an own-process service; argv[0] is used). */
 export const SERVICE_TABLE_NAME = "PortReporter";
 
 /** Event source in the Application log (the original's name; the one constant, see eventlog.ts). */
-export { EVENT_SOURCE } from "./event_source.ts";
+export { EVENT_SOURCE } from "../platform/windows/event_source.ts";
 
 /** Event ids of the service's events. */
 export const SERVICE_EVENT_ID = {
@@ -51,9 +56,27 @@ export function fatalMessage(error: unknown, started: boolean): string {
 export const NOT_STARTED_BY_SCM =
   "portreporter service must be started by the service control manager; use 'portreporter run' to run in a console";
 
-/** The service-specific exit code of a failure: 2 for a usage or configuration error, 1 otherwise. */
+/** The process exit code of a failure: 2 for a usage or configuration error, 1 otherwise. */
 export function serviceExitCode(error: unknown): number {
   return error instanceof UsageError ? error.exitCode : 1;
+}
+
+/**
+ * The STOPPED status of a failure. install.ps1 sets `sc failureflag <name> 1`: the SCM then runs the
+ * failure actions (restart) also when the service "enters the SERVICE_STOPPED state but the
+ * dwWin32ExitCode member of the SERVICE_STATUS structure is not ERROR_SUCCESS"
+ * (https://learn.microsoft.com/windows/win32/api/winsvc/ns-winsvc-service_failure_actions_flag).
+ * A runtime fault is worth a restart: ERROR_SERVICE_SPECIFIC_ERROR (1066) with service code 1. A usage or
+ * configuration error would fail the same way again, in a loop: win32 exit code 0, no restart; the error
+ * event says what to fix.
+ */
+export function stoppedStatus(error: unknown): ServiceStatus {
+  if (error instanceof UsageError) return { currentState: SERVICE_STOPPED };
+  return {
+    currentState: SERVICE_STOPPED,
+    win32ExitCode: ERROR_SERVICE_SPECIFIC_ERROR,
+    serviceSpecificExitCode: 1,
+  };
 }
 
 /**
