@@ -21,3 +21,14 @@ Deno.test("event source: install.ps1 registers the source the service and the ev
   await p.onAlerts!([{ time: 1, pluginId: "x", severity: "critical", message: "m", change: change() }]);
   assert.deepEqual(written.map((e) => e.source), [EVENT_SOURCE]);
 });
+
+Deno.test({
+  name: "the Windows modules import on any OS (DLLs open lazily); the event log refuses off Windows",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const { createWindowsCollector } = await import("./collector.ts");
+    const { writeEventLog } = await import("./eventlog.ts");
+    assert.equal(typeof createWindowsCollector, "function");
+    assert.throws(() => writeEventLog({ source: "s", type: "info", message: "m" }), /only on Windows/);
+  },
+});
