@@ -148,12 +148,16 @@ export class EndpointTracker {
         tracked = undefined;
       }
       if (!tracked) {
-        const entry: TrackedEndpoint = { socket, process, firstSeen: time, seen: generation };
-        if (first) entry.atStart = true;
+        // the OS's creation time when it gives one (Windows): then even an endpoint present at start has
+        // an exact duration; else this poll
+        const osTime = socket.openTime !== undefined && socket.openTime <= time ? socket.openTime : undefined;
+        const firstSeen = osTime ?? time;
+        const entry: TrackedEndpoint = { socket, process, firstSeen, seen: generation };
+        if (first && osTime === undefined) entry.atStart = true;
         endpoints.set(key, entry);
         this.#byRecord.set(socket, entry);
         if (this.#closedByEvent.size) this.#closedByEvent.delete(endpointKey(socket)); // a new socket
-        changes.push({ kind: "opened", time, socket, process, firstSeen: time, source: "poll" });
+        changes.push({ kind: "opened", time, socket, process, firstSeen, source: "poll" });
         continue;
       }
       const previousState = tracked.socket.state;

@@ -81,6 +81,12 @@ export interface SocketRecord {
    * workers), oldest first; `pid` is the oldest. Absent when one process (or none) holds it.
    */
   holders?: number[];
+  /**
+   * When the OS says the endpoint was created, ms since the Unix epoch (Windows: the OWNER_MODULE rows'
+   * `liCreateTimestamp`); absent when the OS does not say (Linux, wine). With it, an endpoint first seen
+   * mid-life gets its real open time, and its duration is exact.
+   */
+  openTime?: number;
 }
 
 /** One module (shared library / DLL, or the executable itself) mapped into a process. */

@@ -37,7 +37,7 @@ export interface WindowsCollectorOptions {
 }
 
 /**
- * A {@link Collector} for Windows. `collect()` reads tcp4, tcp6, udp4 and udp6 (OWNER_PID classes,
+ * A {@link Collector} for Windows. `collect()` reads tcp4, tcp6, udp4 and udp6 (OWNER_MODULE classes, for the creation times,
  * concurrently, off the event loop), then the details of every non-zero owning pid (cached per pid
  * and start time). Concurrent `collect()` calls are serialised. A failing table call rejects with
  * an `OsCallError` (the first collect only after {@link FIRST_COLLECT_BACKOFF_MS} retries); a bad
@@ -45,7 +45,8 @@ export interface WindowsCollectorOptions {
  */
 export function createWindowsCollector(options: WindowsCollectorOptions = {}): Collector {
   const clock = options.clock ?? systemClock;
-  const tables = options.tables ?? new TableReader({ flavour: "pid" });
+  // OWNER_MODULE rows cost the same calls as OWNER_PID and carry each endpoint's creation time
+  const tables = options.tables ?? new TableReader({ flavour: "module" });
   const details = options.details ?? new ProcessDetails({ now: () => clock.now() });
   const backoff = options.firstCollectBackoffMs ?? FIRST_COLLECT_BACKOFF_MS;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));

@@ -157,6 +157,11 @@ export function decodeTable(kind: TableKind, flavour: TableFlavour, bytes: Uint8
       rec.state = MIB_TCP_STATE[dv.getUint32(o + L.state, true)] ?? "CLOSED";
     }
     if (v6) rec.scopeId = dv.getUint32(o + L.localScopeId, true);
+    if (L.createTimestamp >= 0) {
+      // liCreateTimestamp: a FILETIME (MIB_TCPROW_OWNER_MODULE documentation); wine leaves it 0
+      const openTime = fileTimeToUnixMs(dv.getBigUint64(o + L.createTimestamp, true));
+      if (openTime !== undefined && openTime > 0) rec.openTime = openTime;
+    }
     out[i] = rec;
   }
   return out;
