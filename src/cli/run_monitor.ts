@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import { UsageError } from "../errors.ts";
-import { createCollector, platformDefaults } from "../platform/collector.ts";
+import { createCollector, createPrivateDirectory, platformDefaults } from "../platform/collector.ts";
 import type { Settings } from "./settings.ts";
 import { LocalTime } from "../log/local_time.ts";
 import { LogSet } from "../log/log_set.ts";
@@ -22,7 +22,7 @@ import { escapeField } from "../model/text.ts";
 export function prepareLogDir(dir: string): void {
   const probe = join(dir, `.portreporter-write-test-${Deno.pid}`);
   try {
-    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    createPrivateDirectory(dir);
     Deno.writeTextFileSync(probe, "", { createNew: true, mode: 0o600 });
     Deno.removeSync(probe);
   } catch (e) {

@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Collector } from "../model/types.ts";
 import { UsageError } from "../errors.ts";
+import { createProtectedDirectory } from "./windows/private_dir.ts";
 
 /** The operating systems portreporter supports. */
 export type SupportedOs = "linux" | "windows";
@@ -58,4 +59,14 @@ export function platformDefaults(): PlatformDefaults {
   if (Deno.uid() === 0) return { logDir: "/var/log/portreporter", eol: "\n", pluginDir };
   const state = Deno.env.get("XDG_STATE_HOME") || join(Deno.env.get("HOME") ?? "/tmp", ".local", "state");
   return { logDir: join(state, "portreporter"), eol: "\n", pluginDir };
+}
+
+/**
+ * Creates a directory (and its parents) that only administrators can use: on Windows with a protected
+ * DACL set at creation (SYSTEM and Administrators; see windows/private_dir.ts), on Linux with mode 0700.
+ * An existing directory is left as it is.
+ */
+export function createPrivateDirectory(dir: string): void {
+  if (currentOs() === "windows") createProtectedDirectory(dir);
+  else Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
 }

@@ -3,6 +3,7 @@ import { change } from "../../plugin/testdata/changes.ts";
 import { testContext } from "../../plugin/testdata/harness.ts";
 import { createEventlogPlugin, type EventLogEntry } from "../../../plugins/eventlog/mod.ts";
 import { EVENT_SOURCE } from "./event_source.ts";
+import { LOG_DIR_SDDL } from "./private_dir.ts";
 import { EVENT_SOURCE as SERVICE_SOURCE } from "../../service/service_support.ts";
 
 Deno.test("event source: install.ps1 registers the source the service and the eventlog plugin write under", async () => {
@@ -31,4 +32,10 @@ Deno.test({
     assert.equal(typeof createWindowsCollector, "function");
     assert.throws(() => writeEventLog({ source: "s", type: "info", message: "m" }), /only on Windows/);
   },
+});
+
+Deno.test("log directory ACL: the monitor creates its directory with install.ps1's protected DACL", () => {
+  const ps1 = Deno.readTextFileSync(new URL("../../../install.ps1", import.meta.url));
+  assert.equal(ps1.match(/^\$script:LogDirSddl = '([^']+)'/m)?.[1], LOG_DIR_SDDL);
+  assert.match(LOG_DIR_SDDL, /^O:BAD:PAI\(A;OICI;FA;;;SY\)\(A;OICI;FA;;;BA\)$/);
 });

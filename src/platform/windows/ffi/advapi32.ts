@@ -39,6 +39,21 @@ const SYMBOLS = {
     result: "i32",
     nonblocking: true, // an RPC to services.exe; its failure is read from pcbBytesNeeded, not GetLastError
   },
+  /** BOOL ConvertStringSecurityDescriptorToSecurityDescriptorW(LPCWSTR StringSecurityDescriptor, DWORD StringSDRevision, PSECURITY_DESCRIPTOR *SecurityDescriptor, PULONG SecurityDescriptorSize). */
+  ConvertStringSecurityDescriptorToSecurityDescriptorW: {
+    parameters: ["buffer", "u32", "buffer", "pointer"],
+    result: "i32",
+  },
+  /** DWORD GetNamedSecurityInfoW(LPCWSTR pObjectName, SE_OBJECT_TYPE, SECURITY_INFORMATION, PSID*, PSID*, PACL*, PACL*, PSECURITY_DESCRIPTOR*): returns its status. */
+  GetNamedSecurityInfoW: {
+    parameters: ["buffer", "i32", "u32", "pointer", "pointer", "pointer", "pointer", "buffer"],
+    result: "u32",
+  },
+  /** BOOL ConvertSecurityDescriptorToStringSecurityDescriptorW(PSECURITY_DESCRIPTOR, DWORD RequestedStringSDRevision, SECURITY_INFORMATION, LPWSTR*, PULONG). */
+  ConvertSecurityDescriptorToStringSecurityDescriptorW: {
+    parameters: ["pointer", "u32", "u32", "buffer", "buffer"],
+    result: "i32",
+  },
   /** LSTATUS RegGetValueW(HKEY hkey, LPCWSTR lpSubKey, LPCWSTR lpValue, DWORD dwFlags, LPDWORD pdwType, PVOID pvData, LPDWORD pcbData). */
   RegGetValueW: {
     parameters: ["pointer", "buffer", "buffer", "u32", "buffer", "buffer", "buffer"],

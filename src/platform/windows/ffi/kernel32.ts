@@ -37,6 +37,10 @@ const SYMBOLS = {
   Module32NextW: { parameters: ["pointer", "buffer"], result: "i32" },
   /** BOOL ReadProcessMemory(HANDLE hProcess, LPCVOID lpBaseAddress, LPVOID lpBuffer, SIZE_T nSize, SIZE_T *lpNumberOfBytesRead). */
   ReadProcessMemory: { parameters: ["pointer", "u64", "buffer", "usize", "buffer"], result: "i32" },
+  /** BOOL CreateDirectoryW(LPCWSTR lpPathName, LPSECURITY_ATTRIBUTES lpSecurityAttributes). */
+  CreateDirectoryW: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** HLOCAL LocalFree(HLOCAL hMem). */
+  LocalFree: { parameters: ["pointer"], result: "pointer" },
   /** BOOL GetComputerNameExW(COMPUTER_NAME_FORMAT NameType, LPWSTR lpBuffer, LPDWORD nSize). */
   GetComputerNameExW: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
