@@ -280,3 +280,35 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  { name: "process: a long first read yields to the event loop and reports progress", ignore },
+  async () => {
+    const a = await startHelper();
+    const b = await startHelper();
+    const d = new ProcessDetails({ yieldEveryMs: 0 }); // yield after every process read afresh
+    try {
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 0);
+      const progress: string[] = [];
+      const r = await d.read(
+        [a.sockets.pid, b.sockets.pid],
+        (done, total) => progress.push(`${done}/${total}`),
+      );
+      clearInterval(timer);
+      assert.deepEqual(progress, ["1/2", "2/2"]);
+      assert.equal(d.stats.yields, 2);
+      assert.ok(ticks > 0, "timers ran during the read");
+      assert.ok(r.processes.get(a.sockets.pid)?.modules?.length);
+      // a second read of the same pids reads nothing afresh: no progress, no yield
+      const again: string[] = [];
+      await d.read([a.sockets.pid, b.sockets.pid], (done, total) => again.push(`${done}/${total}`));
+      assert.deepEqual(again, []);
+      assert.equal(d.stats.yields, 2);
+    } finally {
+      d.close();
+      await a.stop();
+      await b.stop();
+    }
+  },
+);

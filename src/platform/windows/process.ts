@@ -27,6 +27,14 @@
 import { redactCommandLine } from "../../model/redact.ts";
 import type { ProcessInfo } from "../../model/types.ts";
 import { AccountNames, sidToString } from "./accounts.ts";
+import {
+  type DetailsProgress,
+  type ProcessDetailsOptions,
+  type ProcessDetailsResult,
+  type ProcessDetailsStats,
+  type ProcessWarning,
+  YIELD_EVERY_MS,
+} from "./process_types.ts";
 import { readCommandLine } from "./command_line.ts";
 import { fileTimeToUnixMs } from "./decode.ts";
 import { advapi32 } from "./ffi/advapi32.ts";
@@ -57,52 +65,7 @@ export {
   walkProcesses,
 } from "./process_sources.ts";
 export { sidToString } from "./accounts.ts";
-
-/** Warning kinds counted by {@link ProcessDetails.read}. */
-export type ProcessWarning =
-  | "process-idle"
-  | "process-vanished"
-  | "process-access-denied"
-  | "process-open-failed"
-  | "modules-unreadable"
-  | "user-unreadable"
-  | "user-unresolved"
-  | "image-unreadable"
-  | "services-unreadable";
-
-/** Result of one {@link ProcessDetails.read}. */
-export interface ProcessDetailsResult {
-  /** Details by pid, one per requested pid. */
-  processes: Map<number, ProcessInfo>;
-  /** Counted warnings by kind. */
-  warnings: Record<string, number>;
-}
-
-/** Counters of {@link ProcessDetails} since it was created (read-only; for tests and diagnostics). */
-export interface ProcessDetailsStats {
-  /** Toolhelp process walks taken by {@link ProcessDetails.read}. */
-  readonly walks: number;
-  /** Times a read yielded to the event loop. */
-  readonly yields: number;
-}
-
-/** Options of {@link ProcessDetails}. */
-export interface ProcessDetailsOptions {
-  /** Re-enumerate services at least this often even with no new process (default 60 000 ms). */
-  servicesMaxAgeMs?: number;
-  /** Take the process walk at least this often even when every pid is cached (default 60 000 ms). */
-  walkMaxAgeMs?: number;
-  /** Source of "now" for the services refresh (default `Date.now`). */
-  now?: () => number;
-  /** The account names (default a fresh {@link AccountNames}). */
-  accounts?: AccountNames;
-}
-
-/** Progress of one read: processes read afresh so far, of how many that needed it. */
-export type DetailsProgress = (done: number, total: number) => void;
-
-/** A read yields to the event loop after this much synchronous work, ms. */
-export const YIELD_EVERY_MS = 10;
+export * from "./process_types.ts";
 
 /** The System process's account: the well-known SID S-1-5-18 (LocalSystem). */
 const SYSTEM_SID = new Uint8Array([1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0]);
@@ -137,6 +100,7 @@ export class ProcessDetails {
   readonly #servicesMaxAgeMs: number;
   readonly #walkMaxAgeMs: number;
   readonly #now: () => number;
+  readonly #yieldEveryMs: number;
   #scm: Deno.PointerValue = null;
   #services = new Map<number, string[]>();
   #servicesAt = -Infinity;
@@ -155,6 +119,7 @@ export class ProcessDetails {
     this.#walkMaxAgeMs = options.walkMaxAgeMs ?? 60_000;
     this.#now = options.now ?? Date.now;
     this.#accounts = options.accounts ?? new AccountNames({ now: this.#now });
+    this.#yieldEveryMs = options.yieldEveryMs ?? YIELD_EVERY_MS;
   }
 
   /** Number of processes whose details are cached (for tests). */
@@ -232,7 +197,7 @@ export class ProcessDetails {
   }
 
   async #maybeYield(): Promise<void> {
-    if (performance.now() - this.#lastYield < YIELD_EVERY_MS) return;
+    if (performance.now() - this.#lastYield < this.#yieldEveryMs) return;
     await new Promise((r) => setTimeout(r, 0));
     this.#yields++;
     this.#lastYield = performance.now();
