@@ -5,7 +5,7 @@
  * Wine does NOT store the security descriptor passed to CreateDirectoryW: reading it back gives wine's own
  * default (owner the unix user, SYSTEM and that user; measured), so the DACL itself is checked against the
  * documentation only (SECURITY_ATTRIBUTES, the SDDL format) and its text is pinned to install.ps1's
- * (src/platform/windows/event_source_test.ts). The test logs what wine reports.
+ * (src/service/event_source_test.ts). The test logs what wine reports.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
