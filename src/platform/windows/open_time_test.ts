@@ -58,6 +58,12 @@ Deno.test("open time: an endpoint first seen mid-life gets its real open time an
   const [closed] = t.observe(snap(created + 90_000, []));
   assert.equal(closed.kind, "closed");
   assert.equal(closed.durationMs, 90_000);
+  // present at the monitor's start: with an OS time its duration is still exact
+  const t3 = new EndpointTracker();
+  t3.observe(snap(created + 5_000, [socket]));
+  const [closedAtStart] = t3.observe(snap(created + 9_000, []));
+  assert.equal(closedAtStart.durationMs, 9_000);
+  assert.equal(closedAtStart.durationExact, undefined);
   // without an OS time (wine, Linux): first seen is the poll
   const [plain] = decodeTable("tcp4", "module", moduleRow(undefined));
   const t2 = new EndpointTracker();
