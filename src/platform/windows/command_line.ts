@@ -18,6 +18,8 @@
  * @module
  */
 
+import { redactCommandLine } from "../../model/redact.ts";
+import { cutText } from "../../model/text.ts";
 import { kernel32 } from "./ffi/kernel32.ts";
 import { addressOf } from "./ffi/memory.ts";
 import { ntdll } from "./ffi/ntdll.ts";
@@ -37,6 +39,14 @@ import {
 
 /** The longest command line Windows allows is 32 767 characters; more than this is not trusted. */
 export const MAX_COMMAND_LINE_BYTES = 65534;
+
+/** A logged command line keeps at most this many UTF-8 bytes (the same bound as on Linux; the rest is counted). */
+export const LOGGED_COMMAND_LINE_BYTES = 32 * 1024;
+
+/** The command line as it is logged: secrets redacted, then bounded with a cut marker. */
+export function commandLineField(raw: string): string {
+  return cutText(redactCommandLine(raw), LOGGED_COMMAND_LINE_BYTES);
+}
 
 /** The calls the command-line reader makes (the DLL box's signatures); tests inject a fake. */
 export interface CommandLineCalls {

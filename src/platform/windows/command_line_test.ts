@@ -3,7 +3,14 @@
  * 8.1+, which the lab cannot show; the PEB route runs for real in test/windows/process_test.ts).
  */
 import assert from "node:assert/strict";
-import { type CommandLineCalls, pebCommandLine, readCommandLine, utf16Units } from "./command_line.ts";
+import {
+  type CommandLineCalls,
+  commandLineField,
+  LOGGED_COMMAND_LINE_BYTES,
+  pebCommandLine,
+  readCommandLine,
+  utf16Units,
+} from "./command_line.ts";
 import {
   PEB,
   PROCESS_BASIC_INFORMATION,
@@ -98,4 +105,16 @@ Deno.test("command line: an unreadable PEB costs the field, never an exception",
 Deno.test("command line: UTF-16 units are taken as they are (odd byte counts cut, no replacement)", () => {
   assert.equal(utf16Units(utf16("a\uDC00b"), 6), "a\uDC00b");
   assert.equal(utf16Units(utf16("ab"), 3), "a");
+});
+
+Deno.test("command line: the logged field is redacted, then bounded like Linux's with a cut marker", () => {
+  assert.equal(commandLineField("svc.exe --password hunter2 -v"), "svc.exe --password *** -v");
+  const long = "x.exe " + "é".repeat(32767 - 6); // the longest Windows command line, 2 bytes a character
+  const field = commandLineField(long);
+  assert.ok(
+    new TextEncoder().encode(field).length <= LOGGED_COMMAND_LINE_BYTES,
+    "bounded, the marker included",
+  );
+  assert.match(field, /…\[cut \d+ bytes\]$/);
+  assert.ok(field.startsWith("x.exe éé"));
 });

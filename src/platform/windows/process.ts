@@ -24,7 +24,6 @@
  * @module
  */
 
-import { redactCommandLine } from "../../model/redact.ts";
 import type { ProcessInfo } from "../../model/types.ts";
 import { AccountNames, sidToString } from "./accounts.ts";
 import {
@@ -35,7 +34,7 @@ import {
   type ProcessWarning,
   YIELD_EVERY_MS,
 } from "./process_types.ts";
-import { readCommandLine } from "./command_line.ts";
+import { commandLineField, readCommandLine } from "./command_line.ts";
 import { fileTimeToUnixMs } from "./decode.ts";
 import { advapi32 } from "./ffi/advapi32.ts";
 import { kernel32 } from "./ffi/kernel32.ts";
@@ -361,7 +360,7 @@ export class ProcessDetails {
       partial.push("image path unreadable");
     }
     const commandLine = readCommandLine(pid, h);
-    if (commandLine !== undefined) info.commandLine = redactCommandLine(commandLine); // no secret reaches a log
+    if (commandLine !== undefined) info.commandLine = commandLineField(commandLine); // no secret reaches a log
     if (entry) setParent(info, entry, walk);
     const sid = tokenSid(h);
     if (!sid) {
