@@ -234,19 +234,33 @@ Deno.test(
 
       // the log says it once each, and the host never died on its own
       const stderr = err.text();
+      // each timeout of the busy plugin is one line (the circuit breaker tries it again after a pause)
       const busy = pluginLines(stderr, "busy", "did not finish");
-      assert.equal(busy.length, 1, `the busy plugin is reported once:\n${stderr}`);
-      assert.match(
-        busy[0],
-        /filter did not finish within \d+ ms; worker terminated, plugin disabled until the monitor restarts \(plugin host process killed; restarting it for 2 other user plugins\)/,
-      );
+      assert.ok(busy.length >= 1, `the busy plugin is reported:\n${stderr}`);
+      for (const line of busy) {
+        assert.match(
+          line,
+          /filter did not finish within \d+ ms \(\d+ changes?\); stopped \(plugin host process killed and restarted\), tried again in \d+ s/,
+        );
+      }
       assert.equal(pluginLines(stderr, "throws", "filter failed: boom").length, 1, stderr);
       assert.doesNotMatch(
         stderr,
         /exited unexpectedly|cannot restart|user plugins disabled|fatal|poll failed/i,
       );
-      assert.deepEqual(childrenOf(monitor), [second], "one plugin host runs");
-      assert.deepEqual(hosts.pids, [first, second].sort((a, b) => a - b), "two plugin hosts in all");
+      // the busy plugin is retried after a pause, so plugin hosts keep being replaced: one runs at a time
+      const [running] = await waitFor("one plugin host", () => {
+        const c = childrenOf(monitor);
+        return c.length === 1 ? c : undefined;
+      }, 10_000);
+      hosts.track(running);
+      assert.ok(
+        hosts.pids.includes(first) && hosts.pids.includes(second),
+        "the hung host, then its replacement",
+      );
+      for (const pid of hosts.pids.filter((p) => p !== running && !childrenOf(monitor).includes(p))) {
+        assert.equal(hosts.exitCode(pid), 1, `plugin host ${pid} was terminated (none died on its own)`);
+      }
 
       // 3. the monitor dies: its plugin host ends too
       for (const h of helpers.splice(0)) await h.stop();
@@ -261,7 +275,7 @@ Deno.test(
       mark("host ended");
       // Deno.Command starts the host in a job object that ends it with the monitor (see the module doc):
       // exit code 0 at once, before the end of its stdin matters
-      assert.equal(hosts.exitCode(second), 0, "the plugin host ended with the monitor");
+      assert.equal(hosts.exitCode(running), 0, "the plugin host ended with the monitor");
       assert.ok(await within(err.done, 10_000), "the monitor's stderr pipe closed (no host holds it)");
       for (const pid of hosts.pids) assert.ok(!walkProcesses().has(pid), `plugin host ${pid} is gone`);
     } finally {
@@ -390,7 +404,7 @@ Deno.test(
       // close bound (5 s), with exit code 1
       assert.equal(watched.exitCode(host), 0, `the plugin host ended by itself (close took ${took} ms)`);
       assert.ok(took < 4000, `close took ${took} ms`);
-      assert.deepEqual(lines, ["plugin good: ready with tag w"]);
+      assert.deepEqual(lines.filter((l) => !l.includes(": loaded from ")), ["plugin good: ready with tag w"]);
       console.log(`pipeline.close() with a plugin host: ${took} ms`);
     } finally {
       if (!closed) await pipeline.close();
