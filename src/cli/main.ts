@@ -246,6 +246,10 @@ export const COMMANDS: Record<string, CliCommand> = {
     summary: "Print the manual page (roff)",
     run: async (args, io) => await (await import("./completion.ts")).commandMan(args, io, COMMANDS, VERSION),
   },
+  report: {
+    summary: "Write one self-contained HTML report of the logs (charts, shares, watchlist)",
+    run: async (args, io) => await (await import("./report.ts")).commandReport(args, io, VERSION),
+  },
   version: { summary: "Print the version", run: commandVersion },
   help: { summary: "Print this help, or the options of a command (help run)", run: commandHelp },
   // internal: the child process that runs user plugins (src/plugin/plugin_host.ts)

@@ -1,0 +1,158 @@
+/**
+ * Reads a log directory for the report: every PR-EVENTS file in set order (by parsed stamp, never by
+ * name), line by line in bounded memory (one 1 MiB chunk plus one line), and the module lists of the
+ * PR-PIDS files. A line that is not a JSON object, or a record of a kind the report does not use, is
+ * skipped and counted.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { UsageError } from "../../errors.ts";
+import { parseLogFileName } from "../../log/file_names.ts";
+import { unescapeField } from "../../model/text.ts";
+import type { ModuleSighting, ReportChange, ReportRow } from "./rows.ts";
+
+const CHUNK = 1 << 20;
+const MAX_LINE = 1 << 20;
+
+/** Counts of what was read and skipped. */
+export interface ReadStats {
+  /** Files read. */
+  files: number;
+  /** Lines read. */
+  lines: number;
+  /** Lines skipped (not JSON, not an object, malformed fields, or longer than 1 MiB). */
+  skipped: number;
+}
+
+/** The log files of a directory of one kind, oldest set first. */
+export function logFiles(dir: string, kind: "EVENTS" | "PIDS"): string[] {
+  let names: string[];
+  try {
+    names = [...Deno.readDirSync(dir)].filter((e) => e.isFile).map((e) => e.name);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "no such directory" : (e as Error).message;
+    throw new UsageError(`cannot read log directory ${dir}: ${why}`);
+  }
+  return names.map((name) => ({ name, parsed: parseLogFileName(name) }))
+    .filter((f) => f.parsed?.kind === kind)
+    .sort((a, b) => a.parsed!.order - b.parsed!.order)
+    .map((f) => join(dir, f.name));
+}
+
+/** The lines of a file as text (UTF-8, undecodable bytes replaced), without line ends. */
+export function* fileLines(path: string, stats: ReadStats): Generator<string> {
+  const file = Deno.openSync(path, { read: true });
+  const decoder = new TextDecoder();
+  const buf = new Uint8Array(CHUNK);
+  let rest = "";
+  try {
+    for (;;) {
+      const n = file.readSync(buf);
+      if (n === null) break;
+      const text = rest + decoder.decode(buf.subarray(0, n), { stream: true });
+      let from = 0;
+      for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", from)) {
+        yield text.slice(from, nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl);
+        from = nl + 1;
+      }
+      rest = text.slice(from);
+      if (rest.length > MAX_LINE) rest = "", stats.skipped++;
+    }
+    rest += decoder.decode();
+    if (rest) yield rest;
+  } finally {
+    file.close();
+  }
+}
+
+const str = (v: unknown) => typeof v === "string" ? v : undefined;
+const num = (v: unknown) => typeof v === "number" && Number.isFinite(v) ? v : undefined;
+const iso = (v: unknown) => typeof v === "string" ? Date.parse(v) : Number.NaN;
+
+/** One PR-EVENTS record as a row; `undefined` when it is malformed. */
+export function rowFromRecord(r: Record<string, unknown>): ReportRow | undefined {
+  const time = iso(r.time);
+  if (!Number.isFinite(time) || typeof r.event !== "string") return undefined;
+  if (r.event !== "opened" && r.event !== "closed" && r.event !== "changed") {
+    return { type: "marker", event: r.event, time, host: str(r.host) };
+  }
+  const { protocol, family, localAddress, localPort, remoteAddress, remotePort, pid } = r;
+  if (
+    (protocol !== "tcp" && protocol !== "udp") || (family !== 4 && family !== 6) ||
+    typeof localAddress !== "string" || typeof remoteAddress !== "string" ||
+    typeof localPort !== "number" || typeof remotePort !== "number" || typeof pid !== "number"
+  ) return undefined;
+  const firstSeen = iso(r.firstSeen);
+  const row: ReportChange = {
+    type: "change",
+    event: r.event,
+    time,
+    host: str(r.host),
+    protocol,
+    family,
+    localAddress,
+    localPort,
+    remoteAddress,
+    remotePort,
+    state: (str(r.state) ?? null) as ReportChange["state"],
+    pid,
+    processName: str(r.processName),
+    processPath: str(r.processPath),
+    user: str(r.user),
+    services: Array.isArray(r.services) ? r.services.filter((s) => typeof s === "string") : undefined,
+    firstSeen: Number.isFinite(firstSeen) ? firstSeen : undefined,
+    durationMs: num(r.durationMs),
+    bytesSent: num(r.bytesSent),
+    bytesReceived: num(r.bytesReceived),
+  };
+  return row;
+}
+
+/** Every row of every PR-EVENTS file in `files`, in file order. */
+export function* readEventRows(files: string[], stats: ReadStats): Generator<ReportRow> {
+  for (const path of files) {
+    stats.files++;
+    for (const line of fileLines(path, stats)) {
+      stats.lines++;
+      if (!line) continue;
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        stats.skipped++;
+        continue;
+      }
+      const row = typeof record === "object" && record !== null && !Array.isArray(record)
+        ? rowFromRecord(record as Record<string, unknown>)
+        : undefined;
+      if (row) yield row;
+      else stats.skipped++;
+    }
+  }
+}
+
+/**
+ * The modules of each PR-PIDS entry (`PID:`, `Process:`, then the lines after `Modules: N`, whose last
+ * field is the path), values unescaped from the classic grammar.
+ */
+export function* readModules(files: string[], stats: ReadStats): Generator<ModuleSighting> {
+  for (const path of files) {
+    stats.files++;
+    let pid = 0;
+    let name = "";
+    let left = 0;
+    for (const line of fileLines(path, stats)) {
+      if (left > 0) {
+        left--;
+        const m = /^\s+0x[0-9a-fA-F]+ \d+ (.*)$/.exec(line) ?? /^\s+(.*)$/.exec(line);
+        if (m) yield { pid, processName: name, path: unescapeField(m[1]) };
+        continue;
+      }
+      if (line.startsWith("PID: ")) pid = Number(line.slice(5)) || 0;
+      else if (line.startsWith("Process: ")) name = unescapeField(line.slice(9));
+      else if (line.startsWith("Modules: ")) left = Math.min(Number(line.slice(9)) || 0, 100_000);
+    }
+  }
+}
