@@ -8,7 +8,15 @@
 import { UsageError } from "../errors.ts";
 import { platformDefaults } from "../platform/collector.ts";
 import { compileGlob, compilePorts } from "../plugin/match.ts";
-import { logFiles, readEventRows, readModules, type ReadStats } from "../read/report/jsonl_adapter.ts";
+import {
+  logSets,
+  readEventRows,
+  readModules,
+  type ReadStats,
+  type SetFiles,
+} from "../read/report/jsonl_adapter.ts";
+import { readInitial, withInitial } from "../read/report/initial.ts";
+import type { ReportRow } from "../read/report/rows.ts";
 import { buildReport, type ReportChange } from "../read/report/mod.ts";
 import { loadWatchlist } from "../read/report/watchlist.ts";
 import { parseOptions } from "./settings.ts";
@@ -103,6 +111,13 @@ function filter(v: Values): [((r: ReportChange) => boolean) | undefined, string[
   return [tests.length ? (r) => tests.every((t) => t(r)) : undefined, given];
 }
 
+function* setRows(sets: SetFiles[], stats: ReadStats): Generator<ReportRow> {
+  for (const set of sets) {
+    const initial = set.initial ? readInitial(set.initial, stats) : [];
+    yield* withInitial(readEventRows(set.events!, stats), initial, set.start);
+  }
+}
+
 /** Runs `portreporter report`; returns the exit code. */
 export async function commandReport(
   args: string[],
@@ -118,14 +133,15 @@ export async function commandReport(
   const [keep, filters] = filter(values);
   const watchlist = values.watchlist ? await loadWatchlist(values.watchlist) : undefined;
   const stats: ReadStats = { files: 0, lines: 0, skipped: 0 };
-  const events = logFiles(dir, "EVENTS");
-  if (events.length === 0) {
+  const sets = logSets(dir).filter((s) => s.events);
+  const moduleFiles = sets.flatMap((s) => [s.initial, s.pids]).filter((f): f is string => f !== undefined);
+  if (sets.length === 0) {
     throw new UsageError(`report: no PR-EVENTS files in ${dir}; give the monitor's --log-dir`);
   }
   const html = await buildReport({
-    rows: readEventRows(events, stats),
+    rows: setRows(sets, stats),
     modules: watchlist?.modules
-      ? () => readModules(logFiles(dir, "PIDS"), { files: 0, lines: 0, skipped: 0 })
+      ? () => readModules(moduleFiles, { files: 0, lines: 0, skipped: 0 })
       : undefined,
     keep,
     watchlist,

@@ -149,7 +149,10 @@ export class ReportBuilder implements RunListener {
       remotes: topBy([...this.#tables.remote.values()], "opened"),
       heatmap: {
         ports: ["all ports", ...heatPorts.map((p) => p.key)],
-        counts: [[...this.#heatAll], ...heatPorts.map((p) => [...this.#heat.get(p.key)!])],
+        counts: [
+          [...this.#heatAll],
+          ...heatPorts.map((p) => [...(this.#heat.get(p.key) ?? new Uint32Array(24))]),
+        ],
       },
       timeline: this.#timeline(),
       durations: { labels: DURATION_LABELS, ...this.#durations },
@@ -228,21 +231,27 @@ export class ReportBuilder implements RunListener {
   }
 
   #closedUnseen(row: ReportChange): void {
-    const start = row.firstSeen ?? row.time - (row.durationMs ?? 0);
-    for (
-      const [k, key] of [["port", `${row.protocol}/${row.localPort}`], ["process", ownerName(row)]] as const
-    ) {
-      this.#busy[k].addPast(key, Math.max(start, this.#first), row.time);
+    const start = Math.max(row.firstSeen ?? row.time - (row.durationMs ?? 0), this.#first);
+    const keys = {
+      port: `${row.protocol}/${row.localPort}`,
+      process: ownerName(row),
+      user: row.user ?? "(unknown)",
+    };
+    for (const k of ["port", "process", "user"] as const) {
+      if (this.#tally(this.#tables[k], keys[k], row)) this.#busy[k].addPast(keys[k], start, row.time);
     }
-    this.#busy.user.addPast(row.user ?? "(unknown)", Math.max(start, this.#first), row.time);
     if (isListenerRow(row)) {
       this.#segment(
         `${row.protocol} ${row.localAddress}:${row.localPort} ${ownerName(row)}`,
-        Math.max(start, this.#first),
+        start,
         row.time,
         false,
       );
-    } else this.#duration(row, row.durationMs ?? row.time - start), this.#bytes(row);
+    } else {
+      this.#tally(this.#tables.remote, row.remoteAddress, row);
+      this.#duration(row, row.durationMs ?? row.time - start);
+      this.#bytes(row);
+    }
   }
 
   #duration(row: ReportChange, ms: number): void {

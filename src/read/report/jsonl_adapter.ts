@@ -1,7 +1,7 @@
 /**
- * Reads a log directory for the report: every PR-EVENTS file in set order (by parsed stamp, never by
- * name), line by line in bounded memory (one 1 MiB chunk plus one line), and the module lists of the
- * PR-PIDS files. A line that is not a JSON object, or a record of a kind the report does not use, is
+ * Reads a log directory for the report: the sets in order (by parsed stamp, never by name), each
+ * PR-EVENTS file line by line in bounded memory (one 1 MiB chunk plus one line), and the module lists
+ * of the PR-PIDS and PR-INITIAL files. A line that is not a JSON object, or a record of a kind the report does not use, is
  * skipped and counted.
  *
  * @module
@@ -26,8 +26,20 @@ export interface ReadStats {
   skipped: number;
 }
 
-/** The log files of a directory of one kind, oldest set first. */
-export function logFiles(dir: string, kind: "EVENTS" | "PIDS"): string[] {
+/** The files of one log set (one stamp). */
+export interface SetFiles {
+  /** The set's stamp as local time, ms (the system zone). */
+  start: number;
+  /** PR-EVENTS path. */
+  events?: string;
+  /** PR-INITIAL path. */
+  initial?: string;
+  /** PR-PIDS path. */
+  pids?: string;
+}
+
+/** The log sets of a directory, oldest first (by parsed stamp, never by name). */
+export function logSets(dir: string): SetFiles[] {
   let names: string[];
   try {
     names = [...Deno.readDirSync(dir)].filter((e) => e.isFile).map((e) => e.name);
@@ -35,10 +47,21 @@ export function logFiles(dir: string, kind: "EVENTS" | "PIDS"): string[] {
     const why = e instanceof Deno.errors.NotFound ? "no such directory" : (e as Error).message;
     throw new UsageError(`cannot read log directory ${dir}: ${why}`);
   }
-  return names.map((name) => ({ name, parsed: parseLogFileName(name) }))
-    .filter((f) => f.parsed?.kind === kind)
-    .sort((a, b) => a.parsed!.order - b.parsed!.order)
-    .map((f) => join(dir, f.name));
+  const sets = new Map<number, SetFiles>();
+  for (const name of names) {
+    const p = parseLogFileName(name);
+    if (!p || p.kind === "PORTS" || p.kind === "ALERTS") continue;
+    const s = p.stamp;
+    let set = sets.get(p.order);
+    if (!set) {
+      sets.set(
+        p.order,
+        set = { start: new Date(s.year, s.month - 1, s.day, s.hour, s.minute, s.second).getTime() },
+      );
+    }
+    set[p.kind === "EVENTS" ? "events" : p.kind === "INITIAL" ? "initial" : "pids"] = join(dir, name);
+  }
+  return [...sets].sort((a, b) => a[0] - b[0]).map(([, set]) => set);
 }
 
 /** The lines of a file as text (UTF-8, undecodable bytes replaced), without line ends. */
@@ -110,26 +133,24 @@ export function rowFromRecord(r: Record<string, unknown>): ReportRow | undefined
   return row;
 }
 
-/** Every row of every PR-EVENTS file in `files`, in file order. */
-export function* readEventRows(files: string[], stats: ReadStats): Generator<ReportRow> {
-  for (const path of files) {
-    stats.files++;
-    for (const line of fileLines(path, stats)) {
-      stats.lines++;
-      if (!line) continue;
-      let record: unknown;
-      try {
-        record = JSON.parse(line);
-      } catch {
-        stats.skipped++;
-        continue;
-      }
-      const row = typeof record === "object" && record !== null && !Array.isArray(record)
-        ? rowFromRecord(record as Record<string, unknown>)
-        : undefined;
-      if (row) yield row;
-      else stats.skipped++;
+/** Every row of one PR-EVENTS file. */
+export function* readEventRows(path: string, stats: ReadStats): Generator<ReportRow> {
+  stats.files++;
+  for (const line of fileLines(path, stats)) {
+    stats.lines++;
+    if (!line) continue;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      stats.skipped++;
+      continue;
     }
+    const row = typeof record === "object" && record !== null && !Array.isArray(record)
+      ? rowFromRecord(record as Record<string, unknown>)
+      : undefined;
+    if (row) yield row;
+    else stats.skipped++;
   }
 }
 
@@ -139,7 +160,6 @@ export function* readEventRows(files: string[], stats: ReadStats): Generator<Rep
  */
 export function* readModules(files: string[], stats: ReadStats): Generator<ModuleSighting> {
   for (const path of files) {
-    stats.files++;
     let pid = 0;
     let name = "";
     let left = 0;

@@ -93,8 +93,9 @@ export class ObservedTime {
     const run = this.#open!;
     run.end = Math.max(run.start, end);
     run.stopped = stopped;
-    if (run.end > run.start || stopped) this.runs.push(run); // a set-start just before a monitor-start is no run
     this.#open = undefined;
+    if (run.end === run.start && !stopped) return; // a set-start just before a monitor-start is no run
+    this.runs.push(run);
     this.#listener.runEnded(run.end, why);
   }
 }

@@ -1,0 +1,93 @@
+/**
+ * The endpoints that were already open when the monitor started. They are written to PR-INITIAL only
+ * (PR-EVENTS lists changes), so a listener that lived through the whole run would be missing from the
+ * report: this reads them from PR-INITIAL's process entries (`PID:`, `Process:`, `Path:`,
+ * `User context:`, `Services:`, then the `Ports:` lines) and injects them as `opened` rows right after
+ * the set's opening records. Ownerless endpoints (pid 0) have no entry and are not seeded.
+ *
+ * @module
+ */
+
+import { unescapeField } from "../../model/text.ts";
+import type { TcpState } from "../../model/types.ts";
+import { fileLines, type ReadStats } from "./jsonl_adapter.ts";
+import type { ReportChange, ReportRow } from "./rows.ts";
+
+/** One endpoint of PR-INITIAL, without a time (the set's start gives it one). */
+export type InitialEndpoint = Omit<ReportChange, "time">;
+
+/** `127.0.0.1:80`, `[::1]:80`, `*:*` as address and port. */
+function endpoint(text: string): [string, number] | undefined {
+  if (text === "*:*") return ["*", 0];
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  return m ? [m[1], Number(m[2])] : undefined;
+}
+
+/** Parses one `Ports:` line (`TCP 127.0.0.1:8765 0.0.0.0:0 LISTEN`, `UDP [::1]:5353 *:*`). */
+export function portLine(line: string, owner: Partial<InitialEndpoint>): InitialEndpoint | undefined {
+  const [proto, local, remote, state] = line.trim().split(" ");
+  const l = local ? endpoint(local) : undefined;
+  const r = remote ? endpoint(remote) : undefined;
+  if ((proto !== "TCP" && proto !== "UDP") || !l || !r) return undefined;
+  const family = l[0].includes(":") ? 6 : 4;
+  const none = family === 6 ? "::" : "0.0.0.0";
+  return {
+    ...owner,
+    type: "change",
+    event: "opened",
+    protocol: proto === "TCP" ? "tcp" : "udp",
+    family,
+    localAddress: l[0],
+    localPort: l[1],
+    remoteAddress: r[0] === "*" ? none : r[0],
+    remotePort: r[1],
+    state: proto === "TCP" ? (state ?? "ESTABLISHED") as TcpState : null,
+    pid: owner.pid ?? 0,
+  };
+}
+
+/** The endpoints of the process entries of one PR-INITIAL file. */
+export function readInitial(path: string, stats: ReadStats): InitialEndpoint[] {
+  const out: InitialEndpoint[] = [];
+  let owner: Partial<InitialEndpoint> = {};
+  let inPorts = false;
+  for (const line of fileLines(path, stats)) {
+    const colon = line.indexOf(": ");
+    const key = colon > 0 && !line.startsWith(" ") ? line.slice(0, colon) : "";
+    const value = unescapeField(line.slice(colon + 2));
+    if (inPorts && line.startsWith("  ")) {
+      const e = portLine(line, owner);
+      if (e) out.push(e);
+      continue;
+    }
+    inPorts = line === "Ports:";
+    if (key === "PID") owner = { pid: Number(value) || 0 };
+    else if (key === "Process") owner.processName = value;
+    else if (key === "Path") owner.processPath = value;
+    else if (key === "User context") owner.user = value.replace(/^<(.*)>$/, "$1");
+    else if (key === "Services" && value !== "none") owner.services = value.split(", ");
+  }
+  return out;
+}
+
+/**
+ * The rows of one set with its initial endpoints opened after its leading markers (`set-start`,
+ * `monitor-start`), at the time of the last of them, or at `fallback` when the set has no record.
+ */
+export function* withInitial(
+  rows: Iterable<ReportRow>,
+  initial: InitialEndpoint[],
+  fallback: number,
+): Generator<ReportRow> {
+  let seeded = initial.length === 0;
+  let last = fallback;
+  for (const row of rows) {
+    if (!seeded && (row.type !== "marker" || (row.event !== "set-start" && row.event !== "monitor-start"))) {
+      for (const e of initial) yield { ...e, time: last, firstSeen: last };
+      seeded = true;
+    }
+    last = row.time;
+    yield row;
+  }
+  if (!seeded) { for (const e of initial) yield { ...e, time: last, firstSeen: last }; }
+}
