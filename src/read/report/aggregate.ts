@@ -179,44 +179,48 @@ export class ReportBuilder implements RunListener {
 
   #openRow(key: string, row: ReportChange): void {
     const listener = isListenerRow(row);
+    const owner = ownerName(row);
+    const port = `${row.protocol}/${row.localPort}`;
     const open: Open = {
       opened: row.time,
       listener,
-      port: `${row.protocol}/${row.localPort}`,
-      process: ownerName(row),
+      port,
+      process: owner,
       user: row.user ?? "(unknown)",
-      label: `${row.protocol} ${row.localAddress}:${row.localPort} ${ownerName(row)}`,
+      label: listener ? `${row.protocol} ${row.localAddress}:${row.localPort} ${owner}` : "",
     };
     this.#open.set(key, open);
     const t = this.#tables;
-    const port = this.#tally(t.port, open.port, row);
-    const proc = this.#tally(t.process, open.process, row);
-    const user = this.#tally(t.user, open.user, row);
-    if (port) this.#busy.port.inc(open.port, row.time);
-    if (proc) this.#busy.process.inc(open.process, row.time);
-    if (user) this.#busy.user.inc(open.user, row.time);
-    if (!listener) this.#tally(t.remote, row.remoteAddress, row);
+    if (this.#tally(t.port, port, listener, owner, row.user)) this.#busy.port.inc(port, row.time);
+    if (this.#tally(t.process, owner, listener, port, row.processPath)) {
+      this.#busy.process.inc(owner, row.time);
+    }
+    if (this.#tally(t.user, open.user, listener, port, owner)) this.#busy.user.inc(open.user, row.time);
+    if (!listener) {
+      this.#tally(t.remote, row.remoteAddress, false, owner, `${row.protocol}/${row.remotePort}`);
+    }
     if (row.event === "opened") {
       const hour = this.#hours.hour(row.time);
       this.#heatAll[hour]++;
-      let h = this.#heat.get(open.port);
-      if (!h) this.#heat.set(open.port, h = new Uint32Array(24));
+      let h = this.#heat.get(port);
+      if (!h) this.#heat.set(port, h = new Uint32Array(24));
       h[hour]++;
     }
   }
 
-  #tally(map: Map<string, Bounded>, key: string, row: ReportChange): Bounded | undefined {
+  #tally(
+    map: Map<string, Bounded>,
+    key: string,
+    listener: boolean,
+    related: string,
+    detail: string | undefined,
+  ): Bounded | undefined {
     let b = map.get(key);
     if (!b) {
       if (map.size >= LIMITS.keys) return void this.#dropped++;
       map.set(key, b = { key, opened: 0, listeners: 0, bytesSent: 0, bytesReceived: 0, with: new Map() });
     }
-    const t = this.#tables;
-    const port = `${row.protocol}/${row.localPort}`;
-    if (map === t.port) bump(b, row, ownerName(row), row.user);
-    else if (map === t.process) bump(b, row, port, row.processPath);
-    else if (map === t.user) bump(b, row, port, ownerName(row));
-    else bump(b, row, ownerName(row), `${row.protocol}/${row.remotePort}`);
+    bump(b, listener, related, detail);
     return b;
   }
 
@@ -232,23 +236,20 @@ export class ReportBuilder implements RunListener {
 
   #closedUnseen(row: ReportChange): void {
     const start = Math.max(row.firstSeen ?? row.time - (row.durationMs ?? 0), this.#first);
-    const keys = {
-      port: `${row.protocol}/${row.localPort}`,
-      process: ownerName(row),
-      user: row.user ?? "(unknown)",
-    };
-    for (const k of ["port", "process", "user"] as const) {
-      if (this.#tally(this.#tables[k], keys[k], row)) this.#busy[k].addPast(keys[k], start, row.time);
+    const listener = isListenerRow(row);
+    const owner = ownerName(row);
+    const port = `${row.protocol}/${row.localPort}`;
+    const user = row.user ?? "(unknown)";
+    const t = this.#tables;
+    if (this.#tally(t.port, port, listener, owner, row.user)) this.#busy.port.addPast(port, start, row.time);
+    if (this.#tally(t.process, owner, listener, port, row.processPath)) {
+      this.#busy.process.addPast(owner, start, row.time);
     }
-    if (isListenerRow(row)) {
-      this.#segment(
-        `${row.protocol} ${row.localAddress}:${row.localPort} ${ownerName(row)}`,
-        start,
-        row.time,
-        false,
-      );
+    if (this.#tally(t.user, user, listener, port, owner)) this.#busy.user.addPast(user, start, row.time);
+    if (listener) {
+      this.#segment(`${row.protocol} ${row.localAddress}:${row.localPort} ${owner}`, start, row.time, false);
     } else {
-      this.#tally(this.#tables.remote, row.remoteAddress, row);
+      this.#tally(t.remote, row.remoteAddress, false, owner, `${row.protocol}/${row.remotePort}`);
       this.#duration(row, row.durationMs ?? row.time - start);
       this.#bytes(row);
     }

@@ -1,6 +1,6 @@
 /**
  * Reads a log directory for the report: the sets in order (by parsed stamp, never by name), each
- * PR-EVENTS file line by line in bounded memory (one 1 MiB chunk plus one line), and the module lists
+ * PR-EVENTS file line by line in bounded memory (one 64 KiB chunk plus one line of at most 1 MiB), and the module lists
  * of the PR-PIDS and PR-INITIAL files. A line that is not a JSON object, or a record of a kind the report does not use, is
  * skipped and counted.
  *
@@ -13,7 +13,7 @@ import { parseLogFileName } from "../../log/file_names.ts";
 import { unescapeField } from "../../model/text.ts";
 import type { ModuleSighting, ReportChange, ReportRow } from "./rows.ts";
 
-const CHUNK = 1 << 20;
+const CHUNK = 64 * 1024; // small enough that each decoded chunk is a young-generation string
 const MAX_LINE = 1 << 20;
 
 /** Counts of what was read and skipped. */
@@ -90,47 +90,51 @@ export function* fileLines(path: string, stats: ReadStats): Generator<string> {
   }
 }
 
-const str = (v: unknown) => typeof v === "string" ? v : undefined;
-const num = (v: unknown) => typeof v === "number" && Number.isFinite(v) ? v : undefined;
-const iso = (v: unknown) => typeof v === "string" ? Date.parse(v) : Number.NaN;
+const TEXT_FIELDS = ["host", "processName", "processPath", "user"] as const;
+const NUMBER_FIELDS = ["durationMs", "bytesSent", "bytesReceived"] as const;
+let lastTimeText = "";
+let lastTime = Number.NaN;
 
-/** One PR-EVENTS record as a row; `undefined` when it is malformed. */
+/** `Date.parse` with the last answer kept: consecutive records mostly share one poll's time. */
+function iso(v: unknown): number {
+  if (typeof v !== "string") return Number.NaN;
+  if (v !== lastTimeText) lastTimeText = v, lastTime = Date.parse(v);
+  return lastTime;
+}
+
+/**
+ * One PR-EVENTS record as a row (the parsed object itself, checked and given its `type` and numeric
+ * times, so a large log costs no copy); `undefined` when it is malformed. Fields of the wrong type are
+ * dropped.
+ */
 export function rowFromRecord(r: Record<string, unknown>): ReportRow | undefined {
   const time = iso(r.time);
   if (!Number.isFinite(time) || typeof r.event !== "string") return undefined;
   if (r.event !== "opened" && r.event !== "closed" && r.event !== "changed") {
-    return { type: "marker", event: r.event, time, host: str(r.host) };
+    return { type: "marker", event: r.event, time, host: typeof r.host === "string" ? r.host : undefined };
   }
-  const { protocol, family, localAddress, localPort, remoteAddress, remotePort, pid } = r;
+  const { protocol, family, localAddress, localPort, remoteAddress, remotePort, pid, state } = r;
   if (
     (protocol !== "tcp" && protocol !== "udp") || (family !== 4 && family !== 6) ||
     typeof localAddress !== "string" || typeof remoteAddress !== "string" ||
-    typeof localPort !== "number" || typeof remotePort !== "number" || typeof pid !== "number"
+    typeof localPort !== "number" || typeof remotePort !== "number" || typeof pid !== "number" ||
+    (state !== null && typeof state !== "string")
   ) return undefined;
-  const firstSeen = iso(r.firstSeen);
-  const row: ReportChange = {
-    type: "change",
-    event: r.event,
-    time,
-    host: str(r.host),
-    protocol,
-    family,
-    localAddress,
-    localPort,
-    remoteAddress,
-    remotePort,
-    state: (str(r.state) ?? null) as ReportChange["state"],
-    pid,
-    processName: str(r.processName),
-    processPath: str(r.processPath),
-    user: str(r.user),
-    services: Array.isArray(r.services) ? r.services.filter((s) => typeof s === "string") : undefined,
-    firstSeen: Number.isFinite(firstSeen) ? firstSeen : undefined,
-    durationMs: num(r.durationMs),
-    bytesSent: num(r.bytesSent),
-    bytesReceived: num(r.bytesReceived),
-  };
-  return row;
+  for (const k of TEXT_FIELDS) if (r[k] !== undefined && typeof r[k] !== "string") delete r[k];
+  for (const k of NUMBER_FIELDS) if (r[k] !== undefined && !Number.isFinite(r[k])) delete r[k];
+  if (r.services !== undefined) {
+    r.services = Array.isArray(r.services) ? r.services.filter((s) => typeof s === "string") : undefined;
+  }
+  r.type = "change";
+  r.time = time;
+  if (r.firstSeen !== undefined) {
+    // only a close without its open needs it: parsed then, not for every record
+    const first = r.event === "closed" && typeof r.firstSeen === "string"
+      ? Date.parse(r.firstSeen)
+      : Number.NaN;
+    r.firstSeen = Number.isFinite(first) ? first : undefined;
+  }
+  return r as unknown as ReportChange;
 }
 
 /** Every row of one PR-EVENTS file. */

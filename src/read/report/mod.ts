@@ -16,8 +16,8 @@ export type { ModuleSighting, ReportChange, ReportRow } from "./rows.ts";
 
 /** What {@link buildReport} takes. */
 export interface ReportInput {
-  /** The rows, in time order. */
-  rows: Iterable<ReportRow>;
+  /** The rows, in time order (a log reader's async stream or any iterable). */
+  rows: Iterable<ReportRow> | AsyncIterable<ReportRow>;
   /** Module sightings for the watchlist's module rules (read after the rows). */
   modules?: () => Iterable<ModuleSighting>;
   /** Keeps a change row; markers are always kept (they say when the monitor ran). */
@@ -33,14 +33,16 @@ export async function buildReport(input: ReportInput): Promise<string> {
   const builder = new ReportBuilder(input.meta.timeZone);
   const finder = input.watchlist ? new InterestFinder(input.watchlist) : undefined;
   const hosts = new Set<string>();
-  for (const row of input.rows) {
+  const take = (row: ReportRow) => {
     if (row.host !== undefined && hosts.size < 20) hosts.add(row.host);
     if (row.type === "change") {
-      if (input.keep && !input.keep(row)) continue;
+      if (input.keep && !input.keep(row)) return;
       if (finder && row.event !== "closed") finder.see(row);
     }
     builder.add(row);
-  }
+  };
+  if (Symbol.asyncIterator in input.rows) { for await (const row of input.rows) take(row); }
+  else for (const row of input.rows) take(row);
   if (finder && input.modules) { for (const m of input.modules()) finder.seeModule(m); }
   const data = builder.finish();
   const interest: InterestPart | undefined = finder && input.watchlist

@@ -225,3 +225,20 @@ Deno.test("report of a real monitor's logs: a listener of a process with a hosti
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("the README's watchlist example is a valid watchlist", async () => {
+  const readme = Deno.readTextFileSync(new URL("../../../README.md", import.meta.url));
+  const section = readme.slice(readme.indexOf("### The HTML report"));
+  const block = /```jsonc\n([\s\S]*?)```/.exec(section)![1];
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(join(dir, "watch.jsonc"), block);
+    const w = await loadWatchlist(join(dir, "watch.jsonc"));
+    const f = new InterestFinder(w);
+    f.see(row({ localPort: 4444, processName: "ncat", user: "TEST\\guest" }));
+    f.see(row({ processName: "sshd", processPath: "/tmp/sshd" }));
+    assert.deepEqual(new Set(f.findings().map((x) => x.kind)), new Set(["port", "process", "user", "path"]));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -64,9 +64,9 @@ export interface Counted {
 }
 
 /** Counts one opened endpoint into `b`; `related` is the name it is linked to, `detail` a second one. */
-export function bump(b: Bounded, row: ReportChange, related: string, detail?: string): void {
+export function bump(b: Bounded, listener: boolean, related: string, detail?: string): void {
   b.opened++;
-  if (isListenerRow(row)) b.listeners++;
+  if (listener) b.listeners++;
   const n = b.with.get(related);
   if (n !== undefined) b.with.set(related, n + 1);
   else if (b.with.size < LIMITS.related) b.with.set(related, 1);
@@ -108,6 +108,8 @@ const QUARTER = 900_000;
 export class HourOfDay {
   readonly #format: Intl.DateTimeFormat;
   readonly #cache = new Map<number, number>();
+  #lastQuarter = Number.NaN;
+  #lastHour = 0;
 
   /** @param timeZone IANA zone (`UTC` for UTC); the system zone when absent */
   constructor(timeZone?: string) {
@@ -117,12 +119,15 @@ export class HourOfDay {
   /** The hour of `ms` (zones change offset on quarter hours at the finest). */
   hour(ms: number): number {
     const q = Math.floor(ms / QUARTER);
+    if (q === this.#lastQuarter) return this.#lastHour;
     let h = this.#cache.get(q);
     if (h === undefined) {
       if (this.#cache.size > 100_000) this.#cache.clear();
       h = Number(this.#format.format(q * QUARTER)) % 24;
       this.#cache.set(q, h);
     }
+    this.#lastQuarter = q;
+    this.#lastHour = h;
     return h;
   }
 }
