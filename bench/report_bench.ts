@@ -24,6 +24,17 @@ function dirBytes(d: string): number {
   return n;
 }
 
+/** User + system CPU seconds of a live process (from /proc/<pid>/stat, 10 ms ticks). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function peakRss(pid: number): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
@@ -33,15 +44,22 @@ function peakRss(pid: number): number {
   }
 }
 
-async function timed(cmd: string, args: string[]): Promise<{ seconds: number; peak: number; code: number }> {
+async function timed(
+  cmd: string,
+  args: string[],
+): Promise<{ seconds: number; cpu: number; peak: number; code: number }> {
   const start = performance.now();
   const child = new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).spawn();
   let peak = 0;
-  const timer = setInterval(() => peak = Math.max(peak, peakRss(child.pid)), 50);
+  let cpu = 0;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, peakRss(child.pid));
+    cpu = Math.max(cpu, cpuSeconds(child.pid));
+  }, 50);
   const out = await child.output();
   clearInterval(timer);
   if (out.code !== 0) console.error(new TextDecoder().decode(out.stderr));
-  return { seconds: (performance.now() - start) / 1000, peak, code: out.code };
+  return { seconds: (performance.now() - start) / 1000, cpu, peak, code: out.code };
 }
 
 try {
@@ -83,6 +101,13 @@ try {
     `| report over ${(bytes / 1e6).toFixed(0)} MB: wall time | ${report.seconds.toFixed(1)} s (${
       mbps(report.seconds)
     } MB/s) | <= 60 s per GB |`,
+  );
+  console.log(
+    `| report: CPU time (user + system) | ${report.cpu.toFixed(1)} s (${mbps(report.cpu)} MB/s) | |`,
+  );
+  const load = Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
+  console.log(
+    `| machine load during the run (1-min load average, ${navigator.hardwareConcurrency} cores) | ${load} | |`,
   );
   console.log(`| report: peak RSS | ${(report.peak / 1e6).toFixed(0)} MB | <= 300 MB |`);
   console.log(

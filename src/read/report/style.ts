@@ -13,7 +13,7 @@ dl.summary dd { margin: 0; }
 .chart { width: 100%; height: 360px; }
 .chart.tall { height: 560px; }
 table { border-collapse: collapse; width: 100%; margin-top: 8px; }
-th, td { border-bottom: 1px solid #eee; padding: 3px 8px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+th, td { border-bottom: 1px solid #eee; padding: 3px 8px; text-align: left; vertical-align: top; overflow-wrap: break-word; }
 th { background: #f5f5f5; cursor: pointer; user-select: none; white-space: nowrap; position: sticky; top: 0; }
 th[aria-sort=ascending]::after { content: " ▲"; }
 th[aria-sort=descending]::after { content: " ▼"; }
