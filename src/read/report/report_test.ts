@@ -179,6 +179,7 @@ Deno.test("report of a real monitor's logs: a listener of a process with a hosti
   const port = Number(new TextDecoder().decode((await reader.read()).value).trim());
   reader.releaseLock();
   const monitor = spawnCli(["run", "--log-dir", logs, "--interval", "100"]);
+  let monitorOut: string | undefined;
   try {
     // open before the monitor started: the listener is in PR-INITIAL only, never in PR-EVENTS
     const entry = await waitFor("the listener in PR-INITIAL", () => {
@@ -187,7 +188,9 @@ Deno.test("report of a real monitor's logs: a listener of a process with a hosti
       return at < 0 ? undefined : text.slice(0, at);
     });
     monitor.kill("SIGTERM");
-    assert.equal((await monitor.output()).code, 0);
+    const stopped = await monitor.output();
+    monitorOut = new TextDecoder().decode(stopped.stderr);
+    assert.equal(stopped.code, 0, monitorOut);
     assert.ok(!(readLogs(logs).EVENTS ?? "").includes(`"localPort":${port},`));
     const r = await runCli(["report", "--log-dir", logs, "--out", join(dir, "r.html")]);
     assert.equal(r.code, 0, r.stderr);
@@ -208,20 +211,22 @@ Deno.test("report of a real monitor's logs: a listener of a process with a hosti
     assert.ok(!markup.includes("<img"), "no raw <img in the markup");
     assert.ok(!rest.slice(0, rest.indexOf("</script>")).includes("<"), "no < in the embedded data");
   } catch (e) {
-    try {
-      monitor.kill();
-    } catch { /* exited */ }
-    const out = await monitor.output();
-    throw new Error(
-      `${e}; monitor: ${new TextDecoder().decode(out.stderr)}; logs: ${Object.keys(readLogs(logs))}`,
-    );
+    if (monitorOut === undefined) {
+      try {
+        monitor.kill();
+      } catch { /* exited */ }
+      monitorOut = new TextDecoder().decode((await monitor.output()).stderr);
+    }
+    throw new Error(`${e}; monitor: ${monitorOut}; logs: ${Object.keys(readLogs(logs))}`);
   } finally {
     server.kill();
     await server.status;
-    try {
-      monitor.kill();
-    } catch { /* exited */ }
-    await monitor.status;
+    if (monitorOut === undefined) {
+      try {
+        monitor.kill();
+      } catch { /* exited */ }
+      await monitor.output();
+    }
     Deno.removeSync(dir, { recursive: true });
   }
 });
