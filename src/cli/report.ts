@@ -7,7 +7,7 @@
 
 import { UsageError } from "../errors.ts";
 import { platformDefaults } from "../platform/collector.ts";
-import { compileGlob, compilePorts } from "../plugin/match.ts";
+import { checkedZone, REPORT_FILTER_FLAGS, REPORT_FILTER_HELP, reportFilter } from "../read/report/filter.ts";
 import {
   logSets,
   readEventRows,
@@ -17,7 +17,7 @@ import {
 } from "../read/report/jsonl_adapter.ts";
 import { readInitial, withInitial } from "../read/report/initial.ts";
 import type { ReportRow } from "../read/report/rows.ts";
-import { buildReport, type ReportChange } from "../read/report/mod.ts";
+import { buildReport } from "../read/report/mod.ts";
 import { loadWatchlist } from "../read/report/watchlist.ts";
 import { parseOptions } from "./settings.ts";
 
@@ -33,83 +33,20 @@ Options:
   --log-dir <dir>     Log directory (default: the monitor's)
   --watchlist <file>  JSONC watchlist: ports, processes, modules, users, addresses, hostnames, expectedPaths
   --utc               Show times in UTC (default: local time; the zone is shown)
-  --since <time>      Only changes at or after this ISO 8601 time
-  --until <time>      Only changes before this ISO 8601 time
-  --port <list>       Only endpoints with this local or remote port (80,443,8000-8100)
-  --process <glob>    Only processes whose name (or path, when the glob has a / or \\) matches
-  --pid <pid>         Only this pid
-  --user <glob>       Only this user
-  --proto <tcp|udp>   Only this protocol
-  --owned             Drop endpoints without an owner (pid 0)
+  --time-zone <zone>  Show times in this IANA zone (e.g. Europe/Berlin)
   -h, --help          Show this help
-`;
+
+${REPORT_FILTER_HELP}`;
 
 const OPTIONS = {
   out: { type: "string" },
   "log-dir": { type: "string" },
   watchlist: { type: "string" },
   utc: { type: "boolean" },
-  since: { type: "string" },
-  until: { type: "string" },
-  port: { type: "string" },
-  process: { type: "string" },
-  pid: { type: "string" },
-  user: { type: "string" },
-  proto: { type: "string" },
-  owned: { type: "boolean" },
+  "time-zone": { type: "string" },
+  ...REPORT_FILTER_FLAGS,
   help: { type: "boolean", short: "h" },
 } as const;
-
-function time(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const t = Date.parse(value);
-  if (!Number.isFinite(t)) {
-    throw new UsageError(`report: ${flag} "${value}" is not an ISO 8601 time (2026-11-26T10:00:00Z)`);
-  }
-  return t;
-}
-
-type Values = ReturnType<typeof parseOptions<typeof OPTIONS>>["values"];
-
-function filter(v: Values): [((r: ReportChange) => boolean) | undefined, string[]] {
-  const tests: ((r: ReportChange) => boolean)[] = [];
-  const since = time(v.since, "--since");
-  const until = time(v.until, "--until");
-  if (since !== undefined) tests.push((r) => r.time >= since);
-  if (until !== undefined) tests.push((r) => r.time < until);
-  if (v.port !== undefined) {
-    const p = compilePorts(v.port, "report: --port");
-    tests.push((r) => p(r.localPort) || (r.remotePort !== 0 && p(r.remotePort)));
-  }
-  if (v.process !== undefined) {
-    const g = compileGlob(v.process, "report: --process");
-    const byPath = /[\\/]/.test(v.process);
-    tests.push((r) =>
-      byPath
-        ? r.processPath !== undefined && g(r.processPath)
-        : r.processName !== undefined && g(r.processName)
-    );
-  }
-  if (v.pid !== undefined) {
-    const pid = Number(v.pid);
-    if (!/^\d+$/.test(v.pid)) throw new UsageError(`report: --pid "${v.pid}" is not a process id`);
-    tests.push((r) => r.pid === pid);
-  }
-  if (v.user !== undefined) {
-    const g = compileGlob(v.user, "report: --user");
-    tests.push((r) => r.user !== undefined && g(r.user));
-  }
-  if (v.proto !== undefined) {
-    if (v.proto !== "tcp" && v.proto !== "udp") {
-      throw new UsageError(`report: --proto must be tcp or udp, not "${v.proto}"`);
-    }
-    tests.push((r) => r.protocol === v.proto);
-  }
-  if (v.owned) tests.push((r) => r.pid !== 0);
-  const given = Object.entries(v).filter(([k]) => !["out", "log-dir", "watchlist", "utc", "help"].includes(k))
-    .map(([k, x]) => x === true ? `--${k}` : `--${k} ${x}`);
-  return [tests.length ? (r) => tests.every((t) => t(r)) : undefined, given];
-}
 
 function* setRows(sets: SetFiles[], stats: ReadStats): Generator<ReportRow> {
   for (const set of sets) {
@@ -130,7 +67,8 @@ export async function commandReport(
     throw new UsageError("report: --out FILE is required (the HTML file to write, or - for stdout)");
   }
   const dir = values["log-dir"] ?? platformDefaults().logDir;
-  const [keep, filters] = filter(values);
+  const [keep, filters] = reportFilter(values);
+  const zone = values.utc ? "UTC" : checkedZone(values["time-zone"]);
   const watchlist = values.watchlist ? await loadWatchlist(values.watchlist) : undefined;
   const stats: ReadStats = { files: 0, lines: 0, skipped: 0 };
   const sets = logSets(dir).filter((s) => s.events);
@@ -148,7 +86,7 @@ export async function commandReport(
     meta: {
       version,
       generated: Date.now(),
-      timeZone: values.utc ? "UTC" : undefined,
+      timeZone: zone,
       source: dir,
       filters,
       read: () => stats,

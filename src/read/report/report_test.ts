@@ -144,7 +144,10 @@ Deno.test("report command: bad input is one line and exit 2; - writes to stdout;
       ["--log-dir", dir, "--out", "-", "--since", "noon-ish"],
       /--since "noon-ish" is not an ISO 8601 time/,
     );
-    await one(["--log-dir", dir, "--out", "-", "--proto", "sctp"], /--proto must be tcp or udp/);
+    await one(
+      ["--log-dir", dir, "--out", "-", "--proto", "sctp"],
+      /--proto must be one of tcp, udp, not "sctp"/,
+    );
     await one(["--log-dir", dir, "--out", "/dev/full"], /cannot write \/dev\/full/);
     await one(["--log-dir", dir, "--out", "-", "--bogus"], /report: Unknown option '--bogus'/);
     const all = await runCli(["report", "--log-dir", dir, "--out", "-", "--utc"]);
@@ -155,6 +158,24 @@ Deno.test("report command: bad input is one line and exit 2; - writes to stdout;
     assert.match(only22.stdout, /<td>tcp\/22<\/td>/);
     assert.doesNotMatch(only22.stdout, /<td>tcp\/443<\/td>/);
     assert.match(only22.stdout, /--port 22/);
+    const v6 = await runCli([
+      "report",
+      "--log-dir",
+      dir,
+      "--out",
+      "-",
+      "--remote",
+      "2001:db8::/32",
+      "--state",
+      "ESTABLISHED",
+    ]);
+    assert.match(v6.stdout, /<td>2001:db8::3<\/td>/);
+    assert.doesNotMatch(v6.stdout, /<td>203\.0\.113\.1<\/td>/);
+    await one(
+      ["--log-dir", dir, "--out", "-", "--time-zone", "Mars/Olympus"],
+      /--time-zone: "Mars\/Olympus" is not a time zone/,
+    );
+    await one(["--log-dir", dir, "--out", "-", "--state", "LISTENIN"], /--state must be one of /);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
