@@ -145,9 +145,19 @@ function summary(d: ReportData, meta: PageMeta, clock: ZoneClock): string {
       `${d.dropped.toLocaleString("en-US")} rows beyond the table limits were not counted by key`,
     ]);
   }
+  const runs = table(
+    ["run start", "run end", "observed", "ended by"],
+    d.observed.runs.map((r) => [
+      { text: clock.format(r.start), sort: r.start },
+      { text: clock.format(r.end), sort: r.end },
+      { text: duration(r.end - r.start), sort: r.end - r.start },
+      r.stopped ? "monitor-stop" : "its last record",
+    ]),
+    "no run observed",
+  );
   return `<dl class="summary">${
     rows.map(([k, v]) => `<dt>${text(k)}</dt><dd>${text(v)}</dd>`).join("")
-  }</dl>`;
+  }</dl>\n<details id="runs"><summary>When the monitor ran (${d.observed.runs.length})</summary>${runs}</details>`;
 }
 
 function section(id: string, title: string, intro: string, body: string): string {
