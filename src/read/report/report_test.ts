@@ -202,7 +202,8 @@ Deno.test("report of a real monitor's logs: a listener of a process with a hosti
   const monitor = spawnCli(["run", "--log-dir", logs, "--interval", "100"]);
   let monitorOut: string | undefined;
   try {
-    // open before the monitor started: the listener is in PR-INITIAL only, never in PR-EVENTS
+    // open before the monitor started: the listener is in PR-INITIAL only, never in PR-EVENTS (--port: the
+    // machine may hold thousands of other sockets)
     const entry = await waitFor("the listener in PR-INITIAL", () => {
       const text = readLogs(logs).INITIAL ?? "";
       const at = text.indexOf(`TCP 127.0.0.1:${port} `);
@@ -213,7 +214,15 @@ Deno.test("report of a real monitor's logs: a listener of a process with a hosti
     monitorOut = new TextDecoder().decode(stopped.stderr);
     assert.equal(stopped.code, 0, monitorOut);
     assert.ok(!(readLogs(logs).EVENTS ?? "").includes(`"localPort":${port},`));
-    const r = await runCli(["report", "--log-dir", logs, "--out", join(dir, "r.html")]);
+    const r = await runCli([
+      "report",
+      "--log-dir",
+      logs,
+      "--port",
+      String(port),
+      "--out",
+      join(dir, "r.html"),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const html = Deno.readTextFileSync(join(dir, "r.html"));
     assert.match(html, new RegExp(`<td>tcp/${port}</td>`));

@@ -76,13 +76,13 @@ export function bump(b: Bounded, listener: boolean, related: string, detail?: st
   }
 }
 
-/** The largest {@link LIMITS}`.tableRows` entries by `field`, descending, ties by key, as {@link Counted}. */
+/** The largest {@link LIMITS}`.tableRows` entries by `field`, descending (ties: more opened, then by key), as {@link Counted}. */
 export function topBy<T extends Bounded & { busyMs?: number }>(
   list: T[],
   field: "opened" | "busyMs",
 ): Counted[] {
   return list.sort((a, b) =>
-    (b[field] ?? 0) - (a[field] ?? 0) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+    (b[field] ?? 0) - (a[field] ?? 0) || b.opened - a.opened || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
   )
     .slice(0, LIMITS.tableRows)
     .map((b) => ({
