@@ -95,7 +95,8 @@ export async function commandReport(
   if (values.out === "-") io.out(html);
   else {
     try {
-      Deno.writeTextFileSync(values.out, html);
+      // the report holds what the logs hold: readable by its owner only, as the logs are
+      Deno.writeTextFileSync(values.out, html, { mode: 0o600 });
     } catch (e) {
       throw new UsageError(`report: cannot write ${values.out}: ${(e as Error).message}`);
     }

@@ -225,6 +225,7 @@ Deno.test("report of a real monitor's logs: a listener of a process with a hosti
     ]);
     assert.equal(r.code, 0, r.stderr);
     const html = Deno.readTextFileSync(join(dir, "r.html"));
+    assert.equal(Deno.statSync(join(dir, "r.html")).mode! & 0o777, 0o600, "readable by its owner only");
     assert.match(html, new RegExp(`<td>tcp/${port}</td>`));
     if ((readLogs(logs).EVENTS ?? "").includes(`"event":"monitor-stop"`)) {
       // the monitor's start/stop records give the observed time: the listener was open all of it
