@@ -45,7 +45,7 @@ Deno.test("bad commands, flags and values: one line, exit 2", async () => {
 Deno.test("did-you-mean, extra arguments, repeated options, option errors in one line", async () => {
   await assertUsageError(
     ["snapshop"],
-    /^portreporter: unknown command 'snapshop' \(did you mean 'snapshot'\?\); the commands are run, snapshot, query, connections, follow, sets, completion, man, version, help/,
+    /^portreporter: unknown command 'snapshop' \(did you mean 'snapshot'\?\); the commands are run, snapshot, query, connections, follow, sets, completion, man, report, version, help/,
   );
   await assertUsageError(
     ["run", "--intervall", "500"],
