@@ -1,27 +1,28 @@
 /**
- * `portreporter report [filters] --out report.html`: one self-contained HTML report of a log
- * directory (see src/read/report/).
+ * `portreporter report [filters] --out report.html`: one self-contained HTML report of the log sets
+ * (see src/read/report/), read through the reader API with the reading commands' flags.
  *
  * @module
  */
 
 import { UsageError } from "../errors.ts";
-import { platformDefaults } from "../platform/collector.ts";
-import { checkedZone, REPORT_FILTER_FLAGS, REPORT_FILTER_HELP, reportFilter } from "../read/report/filter.ts";
-import {
-  logSets,
-  readEventRows,
-  readModules,
-  type ReadStats,
-  type SetFiles,
-} from "../read/report/jsonl_adapter.ts";
-import { readInitial, withInitial } from "../read/report/initial.ts";
-import type { ReportRow } from "../read/report/rows.ts";
+import { type ChangeRow, FILTER_HELP, newReadStats, readRows } from "../read/mod.ts";
+import { withInitialOwners } from "../read/report/initial.ts";
+import { readModules } from "../read/report/lines.ts";
 import { buildReport } from "../read/report/mod.ts";
 import { loadWatchlist } from "../read/report/watchlist.ts";
-import { parseOptions } from "./settings.ts";
+import {
+  filterAndDisplay,
+  parseReadArgs,
+  READ_FILTER_FLAGS,
+  reportSkipped,
+  resolveSets,
+  SOURCE_FLAGS,
+  SOURCE_HELP,
+} from "./read_common.ts";
 
-const HELP = `Usage: portreporter report [filters] [--log-dir DIR] [--watchlist FILE] --out report.html
+const HELP =
+  `Usage: portreporter report [filters] [--log-dir DIR | FILE...] [--watchlist FILE] --out report.html
 
 Writes one self-contained HTML file (charts inlined; it makes no request when opened): share of the
 observed time each local port, process and user had an endpoint open, remote addresses by connections
@@ -30,30 +31,20 @@ process, and what a watchlist flags.
 
 Options:
   --out <file>        The HTML file to write (required; '-' for stdout)
-  --log-dir <dir>     Log directory (default: the monitor's)
   --watchlist <file>  JSONC watchlist: ports, processes, modules, users, addresses, hostnames, expectedPaths
-  --utc               Show times in UTC (default: local time; the zone is shown)
-  --time-zone <zone>  Show times in this IANA zone (e.g. Europe/Berlin)
   -h, --help          Show this help
 
-${REPORT_FILTER_HELP}`;
+${SOURCE_HELP}
+${FILTER_HELP}`;
 
 const OPTIONS = {
+  ...SOURCE_FLAGS,
+  ...READ_FILTER_FLAGS,
   out: { type: "string" },
-  "log-dir": { type: "string" },
   watchlist: { type: "string" },
-  utc: { type: "boolean" },
-  "time-zone": { type: "string" },
-  ...REPORT_FILTER_FLAGS,
-  help: { type: "boolean", short: "h" },
 } as const;
 
-function* setRows(sets: SetFiles[], stats: ReadStats): Generator<ReportRow> {
-  for (const set of sets) {
-    const initial = set.initial ? readInitial(set.initial, stats) : [];
-    yield* withInitial(readEventRows(set.events!, stats), initial, set.start);
-  }
-}
+const SHOWN_FLAGS = Object.keys(READ_FILTER_FLAGS);
 
 /** Runs `portreporter report`; returns the exit code. */
 export async function commandReport(
@@ -61,37 +52,45 @@ export async function commandReport(
   io: { out: (text: string) => void; err: (line: string) => void },
   version: string,
 ): Promise<number> {
-  const { values } = parseOptions("report", args, OPTIONS);
+  const { values, positionals } = parseReadArgs("report", args, OPTIONS);
   if (values.help) return io.out(HELP), 0;
   if (!values.out) {
     throw new UsageError("report: --out FILE is required (the HTML file to write, or - for stdout)");
   }
-  const dir = values["log-dir"] ?? platformDefaults().logDir;
-  const [keep, filters] = reportFilter(values);
-  const zone = values.utc ? "UTC" : checkedZone(values["time-zone"]);
+  const { filter, timeZone } = filterAndDisplay(values);
   const watchlist = values.watchlist ? await loadWatchlist(values.watchlist) : undefined;
-  const stats: ReadStats = { files: 0, lines: 0, skipped: 0 };
-  const sets = logSets(dir).filter((s) => s.events);
-  const moduleFiles = sets.flatMap((s) => [s.initial, s.pids]).filter((f): f is string => f !== undefined);
-  if (sets.length === 0) {
-    throw new UsageError(`report: no PR-EVENTS files in ${dir}; give the monitor's --log-dir`);
+  const sets = await resolveSets("report", { logDir: values["log-dir"], files: positionals }, timeZone);
+  if (!sets.some((s) => s.primary)) {
+    throw new UsageError(
+      `report: no log sets in ${values["log-dir"] ?? positionals.join(" ")}; give the monitor's --log-dir`,
+    );
   }
+  const moduleFiles = sets.flatMap((s) => [s.files.INITIAL, s.files.PIDS]).filter((f): f is string =>
+    f !== undefined
+  );
+  const stats = newReadStats();
+  const given = SHOWN_FLAGS.filter((k) => (values as Record<string, unknown>)[k] !== undefined)
+    .map((k) => {
+      const v = (values as Record<string, unknown>)[k];
+      return v === true ? `--${k}` : `--${k} ${[v].flat().join(",")}`;
+    });
   const html = await buildReport({
-    rows: setRows(sets, stats),
+    rows: withInitialOwners(readRows(sets, { timeZone, stats, includeInitial: true, since: filter.since })),
     modules: watchlist?.modules
       ? () => readModules(moduleFiles, { files: 0, lines: 0, skipped: 0 })
       : undefined,
-    keep,
+    keep: (row) => filter.matches(row as ChangeRow),
     watchlist,
     meta: {
       version,
       generated: Date.now(),
-      timeZone: zone,
-      source: dir,
-      filters,
-      read: () => stats,
+      timeZone: values.utc ? "UTC" : timeZone,
+      source: values["log-dir"] ?? (positionals.length ? positionals.join(" ") : "the default log directory"),
+      filters: given,
+      read: () => ({ files: sets.length, lines: stats.rows, skipped: stats.malformed + stats.tooLong }),
     },
   });
+  reportSkipped(stats, io.err);
   if (values.out === "-") io.out(html);
   else {
     try {
@@ -100,9 +99,7 @@ export async function commandReport(
     } catch (e) {
       throw new UsageError(`report: cannot write ${values.out}: ${(e as Error).message}`);
     }
-    io.err(
-      `portreporter: report written to ${values.out} (${stats.lines} records from ${stats.files} files)`,
-    );
+    io.err(`portreporter: report written to ${values.out} (${stats.rows} records from ${sets.length} sets)`);
   }
   return 0;
 }

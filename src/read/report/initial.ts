@@ -1,16 +1,16 @@
 /**
- * The endpoints that were already open when the monitor started. They are written to PR-INITIAL only
- * (PR-EVENTS lists changes), so a listener that lived through the whole run would be missing from the
- * report: this reads them from PR-INITIAL's process entries (`PID:`, `Process:`, `Path:`,
- * `User context:`, `Services:`, then the `Ports:` lines) and injects them as `opened` rows right after
- * the set's opening records. Ownerless endpoints (pid 0) have no entry and are not seeded.
+ * The endpoints that were already open when the monitor started are in PR-INITIAL only (PR-EVENTS
+ * lists changes). The readers yield its endpoint table as `opened` rows (`includeInitial`); the table
+ * has no paths or services, so this reads them from PR-INITIAL's process entries (`PID:`, `Process:`,
+ * `Path:`, `User context:`, `Services:`, then the `Ports:` lines) for the watchlist's path check and
+ * the services table.
  *
  * @module
  */
 
 import { unescapeField } from "../../model/text.ts";
 import type { TcpState } from "../../model/types.ts";
-import { fileLines, type ReadStats } from "./jsonl_adapter.ts";
+import { fileLines, type ReadStats } from "./lines.ts";
 import type { ReportChange, ReportRow } from "./rows.ts";
 
 /** One endpoint of PR-INITIAL, without a time (the set's start gives it one). */
@@ -70,24 +70,33 @@ export function readInitial(path: string, stats: ReadStats): InitialEndpoint[] {
   return out;
 }
 
+/** The owner details of PR-INITIAL's process entries by pid (path, services: the table lacks them). */
+export function initialOwners(path: string): Map<number, Partial<InitialEndpoint>> {
+  const owners = new Map<number, Partial<InitialEndpoint>>();
+  for (const e of readInitial(path, { files: 0, lines: 0, skipped: 0 })) {
+    if (!owners.has(e.pid)) owners.set(e.pid, { processPath: e.processPath, services: e.services });
+  }
+  return owners;
+}
+
 /**
- * The rows of one set with its initial endpoints opened after its leading markers (`set-start`,
- * `monitor-start`), at the time of the last of them, or at `fallback` when the set has no record.
+ * The readers' rows with each PR-INITIAL endpoint given its process path and services from the
+ * file's process entries (one file's owners held at a time).
  */
-export function* withInitial(
-  rows: Iterable<ReportRow>,
-  initial: InitialEndpoint[],
-  fallback: number,
-): Generator<ReportRow> {
-  let seeded = initial.length === 0;
-  let last = fallback;
-  for (const row of rows) {
-    if (!seeded && (row.type !== "marker" || (row.event !== "set-start" && row.event !== "monitor-start"))) {
-      for (const e of initial) yield { ...e, time: last, firstSeen: last };
-      seeded = true;
+export async function* withInitialOwners<
+  R extends ReportRow & { initial?: boolean; source?: { file: string } },
+>(
+  rows: AsyncIterable<R>,
+): AsyncGenerator<R> {
+  let file = "";
+  let owners = new Map<number, Partial<InitialEndpoint>>();
+  for await (const row of rows) {
+    if (row.type === "change" && row.initial && row.source) {
+      if (row.source.file !== file) file = row.source.file, owners = initialOwners(file);
+      const o = owners.get(row.pid);
+      if (o?.processPath !== undefined && row.processPath === undefined) row.processPath = o.processPath;
+      if (o?.services?.length && !row.services?.length) row.services = o.services;
     }
-    last = row.time;
     yield row;
   }
-  if (!seeded) { for (const e of initial) yield { ...e, time: last, firstSeen: last }; }
 }
