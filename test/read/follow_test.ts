@@ -138,7 +138,17 @@ Deno.test({
       await Deno.writeTextFile(file, "");
       const cmd = (env: string) => `env ${env} ${Deno.execPath()} ${followArgs(dir).join(" ")}`;
       assert.ok(
-        (await tmux("new-session", "-d", "-s", "color", "-x", "220", "-y", "50", cmd("TERM=xterm"))).success,
+        (await tmux(
+          "new-session",
+          "-d",
+          "-s",
+          "color",
+          "-x",
+          "220",
+          "-y",
+          "50",
+          cmd("-u NO_COLOR TERM=xterm"),
+        )).success,
       );
       assert.ok(
         (await tmux("new-session", "-d", "-s", "plain", "-x", "220", "-y", "50", cmd("NO_COLOR=1"))).success,
