@@ -248,17 +248,18 @@ Deno.test(
         stderr,
         /exited unexpectedly|cannot restart|user plugins disabled|fatal|poll failed/i,
       );
-      // the busy plugin is retried after a pause, so plugin hosts keep being replaced: one runs at a time
-      const [running] = await waitFor("one plugin host", () => {
+      // the busy plugin is retried after a pause in a host of its own, so besides the host of the others
+      // at most one more runs at a time (under wine a retry's host takes seconds to start and stop)
+      const running = await waitFor("the plugin hosts", () => {
         const c = childrenOf(monitor);
-        return c.length === 1 ? c : undefined;
+        return c.length >= 1 && c.length <= 2 ? c : undefined;
       }, 10_000);
-      hosts.track(running);
+      running.forEach((p) => hosts.track(p));
       assert.ok(
         hosts.pids.includes(first) && hosts.pids.includes(second),
         "the hung host, then its replacement",
       );
-      for (const pid of hosts.pids.filter((p) => p !== running && !childrenOf(monitor).includes(p))) {
+      for (const pid of hosts.pids.filter((p) => !running.includes(p) && !childrenOf(monitor).includes(p))) {
         assert.equal(hosts.exitCode(pid), 1, `plugin host ${pid} was terminated (none died on its own)`);
       }
 
@@ -275,7 +276,9 @@ Deno.test(
       mark("host ended");
       // Deno.Command starts the host in a job object that ends it with the monitor (see the module doc):
       // exit code 0 at once, before the end of its stdin matters
-      assert.equal(hosts.exitCode(running), 0, "the plugin host ended with the monitor");
+      // (a retry host of the busy plugin may have been stopped by the monitor just before, with exit code 1)
+      for (const p of running) assert.notEqual(hosts.exitCode(p), null, `plugin host ${p} ended`);
+      assert.ok(running.some((p) => hosts.exitCode(p) === 0), "the plugin host ended with the monitor");
       assert.ok(await within(err.done, 10_000), "the monitor's stderr pipe closed (no host holds it)");
       for (const pid of hosts.pids) assert.ok(!walkProcesses().has(pid), `plugin host ${pid} is gone`);
     } finally {
