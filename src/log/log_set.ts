@@ -15,7 +15,8 @@ import { join } from "node:path";
 import type { Alert, Change, HostInfo, ProcessInfo, Snapshot, SocketRecord } from "../model/types.ts";
 import { initialBody, initialHeader, pidsHeader, portsHeader, portsLine, processEntry } from "./classic.ts";
 import { formatStamp, logFileName, type LogKind } from "./file_names.ts";
-import { alertRecord, eventRecord } from "./jsonl.ts";
+import { alertRecord, EVENT_SCHEMA_VERSION, eventRecord } from "./jsonl.ts";
+import { jsonLine } from "../model/text.ts";
 import type { LocalTime } from "./local_time.ts";
 import { DEFAULT_MAX_BYTES, nextStampTime, type RotationReason, rotationReason } from "./rotation.ts";
 import { processIdentity } from "../diff/diff.ts";
@@ -69,6 +70,28 @@ export interface LogSetOptions {
   eol?: "\r\n" | "\n";
   /** File operations (default: the real disk). */
   fs?: LogFileSystem;
+  /** Source of "now" for records written outside a batch (default `Date.now`). */
+  now?: () => number;
+  /** One-line diagnostics (write failures and recoveries); default: none. */
+  log?: (line: string) => void;
+}
+
+/** A non-change record for PR-EVENTS; `v`, `time` and `host` are added when written. */
+export interface EventsRecord {
+  /** Kebab-case kind, e.g. `clock-jump`, `heartbeat`. */
+  event: string;
+  /** Any further fields (values must be JSON-safe). */
+  [field: string]: unknown;
+}
+
+/** What was lost or failed, for the stop summary. */
+export interface LogLosses {
+  /** Writes that failed (each failing batch or record counted once). */
+  writeFailures: number;
+  /** Changes that were never written (the pending queue overflowed). */
+  lostChanges: number;
+  /** Non-change records that were never written. */
+  droppedRecords: number;
 }
 
 /** One poll's worth of output. */
@@ -105,10 +128,50 @@ export class LogSet {
   #described = new Map<number, string>();
   #sets = 0;
   #closed = false;
+  #losses: LogLosses = { writeFailures: 0, lostChanges: 0, droppedRecords: 0 };
 
   /** @param options where and how to write. */
   constructor(options: LogSetOptions) {
-    this.#opts = { maxBytes: DEFAULT_MAX_BYTES, eol: "\n", fs: denoLogFileSystem, ...options };
+    this.#opts = {
+      maxBytes: DEFAULT_MAX_BYTES,
+      eol: "\n",
+      fs: denoLogFileSystem,
+      now: Date.now,
+      log: () => {},
+      ...options,
+    };
+  }
+
+  /** What was lost or failed so far, for the stop summary. */
+  get losses(): Readonly<LogLosses> {
+    return { ...this.#losses };
+  }
+
+  /** Writes one non-change record into the current set's PR-EVENTS (`v`, `time`, `host` are added). */
+  writeRecord(record: EventsRecord): void {
+    if (this.#closed) throw new Error("log set is closed");
+    const file = this.#files.get("EVENTS");
+    if (!file) throw new Error("log set is not started");
+    const bytes = encoder.encode(this.#recordLine(record, this.#opts.now()) + "\n");
+    file.handle.write(bytes);
+    file.size += bytes.length;
+  }
+
+  /** Closes the current set and opens a new one with every header (a clock jump, SIGHUP, a vanished dir). */
+  startNewSet(reason: string): void {
+    if (this.#closed) throw new Error("log set is closed");
+    this.#openSet(this.#opts.now(), reason);
+  }
+
+  #recordLine(record: EventsRecord, time: number): string {
+    const { event, ...fields } = record;
+    return jsonLine({
+      v: EVENT_SCHEMA_VERSION,
+      event,
+      time: new Date(time).toISOString(),
+      host: this.#opts.host.computerName,
+      ...fields,
+    });
   }
 
   /** Stamp of the open set (e.g. `26-11-26-4-3-17`); empty before {@link start}. */
@@ -214,7 +277,7 @@ export class LogSet {
     ]);
   }
 
-  #openSet(now: number, reason: RotationReason, initial?: Snapshot): void {
+  #openSet(now: number, reason: RotationReason | string, initial?: Snapshot): void {
     for (const f of this.#files.values()) f.handle.close();
     this.#files.clear();
     this.#described.clear();
@@ -226,7 +289,8 @@ export class LogSet {
         const start = this.#opts.localTime.parts(now);
         this.#create("PORTS", this.#classic(portsHeader(this.#stamp, this.#opts.host)));
         this.#create("PIDS", this.#classic(pidsHeader(start, this.#opts.host)));
-        this.#create("EVENTS", new Uint8Array(0));
+        const setStart = { event: "set-start", stamp: this.#stamp, reason };
+        this.#create("EVENTS", encoder.encode(this.#recordLine(setStart, now) + "\n"));
         if (reason === "start" && initial) {
           const file = this.#createFile("INITIAL", this.#classic(initialHeader(start, this.#opts.host)));
           try {

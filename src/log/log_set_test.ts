@@ -70,7 +70,45 @@ Deno.test("a start writes PR-INITIAL with the endpoints, PR-PORTS/PR-PIDS header
   assert.match(initial, /^Port Reporter Version 1\.01 Log File\n\nService initialization log\n/);
   assert.match(initial, / TCP +127\.0\.0\.1:80 +0\.0\.0\.0:0 +LISTEN +42 +app +alice\n/);
   assert.match(initial, /\nPID: 42\nProcess: app\n/);
-  assert.equal(m.files.get("/logs/PR-EVENTS-26-11-26-23-59-58.jsonl"), "");
+  assert.equal(
+    m.files.get("/logs/PR-EVENTS-26-11-26-23-59-58.jsonl"),
+    `{"v":1,"event":"set-start","time":"2026-11-26T23:59:58.000Z","host":"HOST","stamp":"26-11-26-23-59-58","reason":"start"}\n`,
+  );
+});
+
+Deno.test("writeRecord adds v, time and host; startNewSet opens a set with every header and its reason", () => {
+  const m = memoryFs();
+  let now = T0 - 5000;
+  const set = new LogSet({ dir: "/l", host, localTime: new LocalTime("UTC"), fs: m.fs, now: () => now });
+  set.start(snap(T0 - 5000));
+  now += 1500;
+  set.writeRecord({ event: "clock-jump", fromTime: "x", byMs: -3600_000 });
+  now += 1000;
+  set.startNewSet("clock-jump");
+  assert.equal(set.setCount, 2);
+  assert.equal(set.stamp, "26-11-26-23-59-55");
+  const [first, second] = m.byKind("EVENTS").map((n) =>
+    m.files.get(n)!.trim().split("\n").map((l) => JSON.parse(l))
+  );
+  assert.deepEqual(first[1], {
+    v: 1,
+    event: "clock-jump",
+    time: "2026-11-26T23:59:54.500Z",
+    host: "HOST",
+    fromTime: "x",
+    byMs: -3600_000,
+  });
+  assert.deepEqual(second, [{
+    v: 1,
+    event: "set-start",
+    time: "2026-11-26T23:59:55.500Z",
+    host: "HOST",
+    stamp: "26-11-26-23-59-55",
+    reason: "clock-jump",
+  }]);
+  assert.match(m.files.get(m.byKind("PORTS")[1])!, /^Port Reporter Version/);
+  assert.match(m.files.get(m.byKind("PIDS")[1])!, /^Port Reporter Version/);
+  assert.deepEqual(set.losses, { writeFailures: 0, lostChanges: 0, droppedRecords: 0 });
 });
 
 Deno.test("lines go to PR-PORTS, a pid is described once per set, events carry every change", () => {
@@ -89,7 +127,7 @@ Deno.test("lines go to PR-PORTS, a pid is described once per set, events carry e
   assert.ok(!ports.replaceAll("\r\n", "").includes("\n"), "classic files use CRLF throughout");
   const pids = m.files.get(m.byKind("PIDS")[0])!;
   assert.equal(pids.match(/PID: 42/g)?.length, 1);
-  const events = m.files.get(m.byKind("EVENTS")[0])!.trim().split("\n").map((l) => JSON.parse(l));
+  const events = m.files.get(m.byKind("EVENTS")[0])!.trim().split("\n").slice(1).map((l) => JSON.parse(l));
   assert.deepEqual(events.map((e) => [e.event, e.localPort, e.durationMs]), [
     ["opened", 81, undefined],
     ["opened", 82, undefined],
@@ -142,7 +180,8 @@ Deno.test("size: files never pass the limit, no line is split or lost, stamps st
     Array.from({ length: total }, (_, i) => 1000 + i),
   );
   const events = m.byKind("EVENTS").flatMap((n) => m.files.get(n)!.trim().split("\n"));
-  assert.equal(events.length, total);
+  assert.equal(events.filter((l) => !l.includes('"set-start"')).length, total);
+  assert.equal(events.filter((l) => l.includes('"set-start"')).length, set.setCount);
 });
 
 Deno.test("a restart within the same second does not overwrite the previous set", () => {
