@@ -11,6 +11,7 @@
  */
 
 import { cutMarker, cutText, jsonLine } from "../model/text.ts";
+import { compareSockets } from "./classic.ts";
 import type { ModuleInfo, ProcessInfo, SocketRecord } from "../model/types.ts";
 
 /** No line of any log file is longer than this (bytes, line end excluded). */
@@ -24,13 +25,13 @@ export const MAX_ENTRY_BYTES = 58 * 1024;
 export const FIELD_CAPS = {
   name: 1024,
   path: 2048,
-  commandLine: 3000,
+  commandLine: 2500,
   user: 512,
   partial: 512,
   service: 128,
 } as const;
 /** At most this many services, ports and modules are listed in one PR-PIDS entry. */
-export const LIST_CAPS = { services: 16, ports: 32, modules: 256 } as const;
+export const LIST_CAPS = { services: 16, ports: 64, modules: 256 } as const;
 /** Module paths of one entry together stay under this (UTF-8 bytes before escaping). */
 export const MODULES_BYTES = 3 * 1024;
 
@@ -92,9 +93,9 @@ export function boundProcess(p: ProcessInfo): ProcessInfo {
   return out;
 }
 
-/** The ports listed in one PR-PIDS entry: at most {@link LIST_CAPS}.ports. */
+/** The ports listed in one PR-PIDS entry: the first {@link LIST_CAPS}.ports in the entry's order. */
 export function boundPorts(ports: SocketRecord[]): SocketRecord[] {
-  return ports.length > LIST_CAPS.ports ? ports.slice(0, LIST_CAPS.ports) : ports;
+  return ports.length > LIST_CAPS.ports ? [...ports].sort(compareSockets).slice(0, LIST_CAPS.ports) : ports;
 }
 
 const encoder = new TextEncoder();

@@ -135,3 +135,24 @@ export function parseMaxAge(value: string | number, what: string): number {
   }
   return ms;
 }
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+};
+
+/** Parses `1GB`, `500MB`, `0` (no limit) into bytes; `what` names the setting in the error. */
+export function parseMaxTotalSize(value: string | number, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(String(value));
+  const unit = SIZE_UNITS[(m?.[2] ?? "b").toLowerCase()];
+  const bytes = m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!Number.isFinite(bytes)) {
+    throw new UsageError(`${what}: '${value}' is not a size; use a unit (500MB, 2GB) or 0 for no limit`);
+  }
+  return bytes;
+}
