@@ -32,7 +32,7 @@ export function prepareLogDir(dir: string, security: LogDirSecurity = platformLo
   const problem = security.check(dir);
   if (problem) {
     throw new UsageError(
-      `log directory ${escapeField(dir)} is not safe for evidence: ${escapeField(problem)}`,
+      `log directory ${escapeField(dir)} is not safe for evidence: ${problem}`,
     );
   }
   const probe = join(dir, `.portreporter-write-test-${Deno.pid}`);

@@ -15,6 +15,7 @@
  */
 
 import { dirname, resolve } from "node:path";
+import { escapeField } from "../model/text.ts";
 
 /** What the check needs to know about one path (from `lstat`). */
 export interface PathInfo {
@@ -48,13 +49,15 @@ export interface LogDirSecurity {
 
 const octal = (mode: number) => "0" + (mode & 0o7777).toString(8);
 
-function ownerProblem(path: string, info: PathInfo, uid: number): string | undefined {
+function ownerProblem(raw: string, info: PathInfo, uid: number): string | undefined {
+  const path = escapeField(raw);
   if (info.uid === null || info.uid === 0 || info.uid === uid) return undefined;
   return `${path} is owned by uid ${info.uid}, not by root or the monitor's user (uid ${uid}); ` +
     `run 'chown ${uid} ${path}' or choose another --log-dir`;
 }
 
-function writableProblem(path: string, info: PathInfo, asParent: boolean): string | undefined {
+function writableProblem(raw: string, info: PathInfo, asParent: boolean): string | undefined {
+  const path = escapeField(raw);
   if (info.mode === null || (info.mode & 0o022) === 0) return undefined;
   if (asParent && info.uid === 0 && (info.mode & 0o1000) !== 0) return undefined; // /tmp-like
   return `${path} is writable by ${info.mode & 0o002 ? "others" : "its group"} (mode ${octal(info.mode)}); ` +
@@ -67,7 +70,9 @@ export function checkLogDirTrust(dir: string, probe: TrustProbe): string | undef
   const abs = resolve(dir);
   const own = probe.lstat(abs);
   if (own?.isSymlink) {
-    return `${abs} is a symbolic link; pass the directory it points to as --log-dir, or remove the link`;
+    return `${
+      escapeField(abs)
+    } is a symbolic link; pass the directory it points to as --log-dir, or remove the link`;
   }
   if (own?.isDirectory) { // anything else in the way is the creation's error
     const problem = ownerProblem(abs, own, probe.uid) ?? writableProblem(abs, own, false);
