@@ -12,6 +12,7 @@
 
 import { join } from "node:path";
 import type { HostInfo, Snapshot } from "../model/types.ts";
+import { boundProcess } from "./bounds.ts";
 import { initialBody, initialHeader, pidsHeader, portsHeader } from "./classic.ts";
 import { formatStamp, logFileName, type LogKind, MAX_STAMP_SEQUENCE } from "./file_names.ts";
 import type { LocalTime } from "./local_time.ts";

@@ -175,10 +175,14 @@ export function waitForStderr(m: Monitor, pattern: RegExp, timeoutMs = 20_000): 
   );
 }
 
-/** Waits until the first set is open (PR-INITIAL written). */
+/** Waits until the first set is open (PR-INITIAL written) and the monitor said so (its signals are handled). */
 export function waitForStart(m: Monitor): Promise<true> {
   return waitFor(
     "the first log set",
-    () => (namesOf(logFiles(m.logDir), "INITIAL").length ? true : undefined),
-  );
+    () => (namesOf(logFiles(m.logDir), "INITIAL").length && /logging to /.test(m.stderr())
+      ? true
+      : undefined),
+  ).catch((e) => {
+    throw new Error(`${e.message}; stderr: ${m.stderr()}`);
+  });
 }

@@ -1,0 +1,47 @@
+/** Retention on a real directory: old sets and an oversized total, with files of other tools beside them. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { eventsOf, logFiles, startMonitor, waitForStart } from "./fault_helpers.ts";
+import { formatStamp } from "../../src/log/file_names.ts";
+import { LocalTime } from "../../src/log/local_time.ts";
+
+Deno.test("retention: whole sets older than --max-age and the oldest over --max-total-size go; others' files stay", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "pr-retention-" });
+  const local = new LocalTime();
+  const day = 86_400_000;
+  const stamp = (daysAgo: number) => formatStamp(local.parts(Date.now() - daysAgo * day));
+  const [old, mid, recent] = [stamp(40), stamp(20), stamp(10)];
+  const put = (name: string, bytes: number) => Deno.writeFileSync(join(tmp, name), new Uint8Array(bytes));
+  for (const s of [old, mid, recent]) {
+    put(`PR-PORTS-${s}.log`, 300_000);
+    put(`PR-PIDS-${s}.log`, 100_000);
+    put(`PR-EVENTS-${s}.jsonl`, 100_000);
+  }
+  put(`PR-PORTS-${old}.log.bak`, 10); // renamed by hand: does not parse
+  put("notes.txt", 10);
+  const m = startMonitor(tmp, ["--max-age", "30d", "--max-total-size", "800KB"]);
+  try {
+    await waitForStart(m);
+    const files = logFiles(tmp);
+    const { code, stderr } = await m.stop();
+    assert.equal(code, 0, stderr);
+
+    const names = new Set(Deno.readDirSync(tmp).map((e) => e.name));
+    for (const s of [old, mid]) {
+      assert.ok(
+        ![...names].some((n) => n.endsWith(`-${s}.log`) || n.endsWith(`-${s}.jsonl`)),
+        `set ${s} removed`,
+      );
+    }
+    assert.ok(names.has(`PR-PORTS-${recent}.log`), "the newest old set fits the total and stays");
+    assert.ok(names.has(`PR-PORTS-${old}.log.bak`) && names.has("notes.txt"), "files that do not parse stay");
+    const own = new Map([...files].filter(([name]) => !name.includes(`-${recent}.`)));
+    const removed = eventsOf(own).filter((e) => e.event === "retention").map((
+      e,
+    ) => [e.stamp, e.reason, e.bytes]);
+    assert.deepEqual(removed, [[old, "max-age", 500_000], [mid, "max-total-size", 500_000]]);
+  } finally {
+    await m.stop();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
