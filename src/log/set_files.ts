@@ -97,7 +97,8 @@ function writeInitial(o: SetFilesOptions, stamp: string, now: number, initial: S
     classicText(initialHeader(o.localTime.parts(now), o.host), o.eol),
   );
   try {
-    for (const chunk of initialBody(initial.sockets, initial.processes)) {
+    const processes = new Map([...initial.processes].map(([pid, p]) => [pid, boundProcess(p)]));
+    for (const chunk of initialBody(initial.sockets, processes)) {
       file.append(classicText(chunk, o.eol));
     }
   } catch (e) {
