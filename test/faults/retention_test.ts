@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { eventsOf, logFiles, startMonitor, waitForStart } from "./fault_helpers.ts";
 import { formatStamp } from "../../src/log/file_names.ts";
 import { LocalTime } from "../../src/log/local_time.ts";
+import { resolveSettings } from "../../src/cli/settings.ts";
 
 Deno.test("retention: whole sets older than --max-age and the oldest over --max-total-size go; others' files stay", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "pr-retention-" });
@@ -42,6 +43,22 @@ Deno.test("retention: whole sets older than --max-age and the oldest over --max-
     assert.deepEqual(removed, [[old, "max-age", 500_000], [mid, "max-total-size", 500_000]]);
   } finally {
     await m.stop();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("settings: defaults 90 days and 1 GB; flags win over the config's maxAge/maxTotalSize", async () => {
+  const dirs = { logDir: "/l", pluginDir: "/p" };
+  const d = await resolveSettings({}, dirs);
+  assert.deepEqual([d.maxAgeMs, d.maxTotalBytes], [90 * 86_400_000, 1024 ** 3]);
+  const tmp = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${tmp}/c.jsonc`, `{ "maxAge": "30d", "maxTotalSize": "2GB" }`);
+    const c = await resolveSettings({ config: `${tmp}/c.jsonc` }, dirs);
+    assert.deepEqual([c.maxAgeMs, c.maxTotalBytes], [30 * 86_400_000, 2 * 1024 ** 3]);
+    const f = await resolveSettings({ config: `${tmp}/c.jsonc`, maxAge: "0", maxTotalSize: "0" }, dirs);
+    assert.deepEqual([f.maxAgeMs, f.maxTotalBytes], [0, 0]);
+  } finally {
     await Deno.remove(tmp, { recursive: true });
   }
 });
