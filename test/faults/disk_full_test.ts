@@ -48,14 +48,22 @@ Deno.test("disk full while running: batches wait, nothing partial, one line each
     const last = after.at(-1)!;
     await waitFor(
       "the last port in PR-PORTS",
-      () => portsLinesOf(logFiles(m.logDir)).some((l) => udpPort(l) === last) ? true : undefined,
+      () =>
+        portsLinesOf(logFiles(m.logDir), undefined, "writing").some((l) => udpPort(l) === last)
+          ? true
+          : undefined,
     ).catch((e) => {
-      const lines = portsLinesOf(logFiles(m.logDir));
+      const lines = portsLinesOf(logFiles(m.logDir), undefined, "writing");
       throw new Error(
         `${e.message}; stderr: ${m.stderr()}; ${[...logFiles(m.logDir).keys()]}; ${lines.slice(-3)}; ${last}`,
       );
     });
+    // a still picture: the last batch written everywhere, the monitor stopped between two writes
+    await new Promise((r) => setTimeout(r, 500));
+    m.child.kill("SIGSTOP");
+    await new Promise((r) => setTimeout(r, 200));
     const files = logFiles(m.logDir);
+    m.child.kill("SIGCONT");
     const { code, stderr } = await m.stop();
     assert.equal(code, 0, stderr);
     for (const [name, bytes] of files) {

@@ -44,11 +44,11 @@ Deno.test("flood: no file passes --max-size, no line passes 16 KB, the command l
     await waitFor(
       "the flooder's last close",
       () =>
-        eventsOf(logFiles(logs)).filter((e) => e.pid === pid && e.event === "closed").length > 10
+        eventsOf(logFiles(logs), "writing").filter((e) => e.pid === pid && e.event === "closed").length > 10
           ? true
           : undefined,
     ).catch((e) => {
-      const ev = eventsOf(logFiles(logs));
+      const ev = eventsOf(logFiles(logs), "writing");
       const kinds = [...new Set(ev.map((e) => `${e.event}:${e.pid}`))].slice(0, 30);
       throw new Error(`${e.message}; ${m.stderr()}; ${ev.length} records; ${kinds}; pid ${pid}`);
     });

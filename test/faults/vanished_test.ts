@@ -17,7 +17,7 @@ import {
 
 const udpPorts = (files: Map<string, Uint8Array>, truncated?: string) =>
   new Set(
-    portsLinesOf(files, truncated).filter((l) => l.split(",")[2] === "UDP").map((l) =>
+    portsLinesOf(files, truncated, "writing").filter((l) => l.split(",")[2] === "UDP").map((l) =>
       Number(l.split(",")[3])
     ),
   );
@@ -38,8 +38,8 @@ Deno.test("rm -rf of the live log directory: recreated 0700 within a poll, a new
     await Deno.remove(dir, { recursive: true });
     const [port] = await churnUdp(1, 400);
     await waitForPort(dir, port);
-    const files = logFiles(dir);
     const { code, stderr } = await m.stop();
+    const files = logFiles(dir);
     assert.equal(code, 0, stderr);
     assert.equal((Deno.statSync(dir).mode! & 0o777).toString(8), "700");
     assert.equal(
@@ -76,8 +76,8 @@ Deno.test("a live file truncated or unlinked: noticed, a new set, no NUL bytes, 
     Deno.removeSync(join(tmp, events));
     const [p3] = await churnUdp(1, 400);
     await waitForPort(tmp, p3, ports);
-    const files = logFiles(tmp);
     const { code, stderr } = await m.stop();
+    const files = logFiles(tmp);
     assert.equal(code, 0, stderr);
     assert.equal(files.get(ports)!.length, 20, "the truncated file was left alone: no NUL run, no appends");
     assert.ok(!files.has(events));
