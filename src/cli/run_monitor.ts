@@ -93,11 +93,17 @@ export interface RunHooks {
   onPlugins?: (line: string) => void;
   /** The collector to use (default: the current OS's); it is closed when the monitor ends. */
   collector?: Collector;
+  /**
+   * How the log directory is checked and created (default: the POSIX owner/mode check, and
+   * the platform's private directory: 0700, or a protected DACL on Windows).
+   */
+  logDirSecurity?: LogDirSecurity;
 }
 
 /** Runs the monitor with validated settings until the signal aborts. Shared by `run` and `service`. */
 export async function runWithSettings(settings: Settings, hooks: RunHooks): Promise<MonitorStats> {
-  prepareLogDir(settings.logDir);
+  const security = hooks.logDirSecurity ?? posixLogDirSecurity;
+  prepareLogDir(settings.logDir, security);
   // The plugin layer is loaded only when there is a plugin to run: a plain monitor does not carry it.
   const pipeline = settings.plugins.length || hasPluginFiles(settings.pluginDir)
     ? await (await import("../plugin/pipeline.ts")).createPipeline({
@@ -119,8 +125,8 @@ export async function runWithSettings(settings: Settings, hooks: RunHooks): Prom
       localTime,
       maxBytes: settings.maxBytes,
       eol: platformDefaults().eol,
-      fs: { ...denoLogFileSystem, ensureDir: (dir) => platformLogDirSecurity.create(dir) },
-      checkDir: (dir) => posixLogDirSecurity.check(dir),
+      fs: { ...denoLogFileSystem, ensureDir: (dir) => security.create(dir) },
+      checkDir: (dir) => security.check(dir),
       retention: { maxAgeMs: settings.maxAgeMs, maxTotalBytes: settings.maxTotalBytes },
       log: hooks.log,
     });

@@ -199,6 +199,7 @@ export class LogSet {
   /** Writes one non-change record into the current set's PR-EVENTS (`v`, `time`, `host` are added). */
   writeRecord(record: EventsRecord): void {
     if (this.#closed) throw new Error("log set is closed");
+    if (!this.#stamp) throw new Error("log set is not started");
     const time = this.#o.now();
     this.#submit({ time, records: [{ record, time }], changes: [], alerts: [], done: 0 });
   }
@@ -351,7 +352,9 @@ export class LogSet {
     } catch (e) {
       for (const [file, size] of done) if (file.size > size) file.rollback(size);
       this.#fmt.discard();
-      throw e instanceof Deno.errors.AlreadyExists ? new WriteFailure("PR-ALERTS", e) : e;
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      this.#want("name-taken", []); // PR-ALERTS of this stamp appeared meanwhile: go on in a new set
+      throw new WriteFailure("PR-ALERTS", e);
     }
     this.#fmt.committed();
   }

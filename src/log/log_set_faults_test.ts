@@ -282,3 +282,49 @@ Deno.test("retention: whole old sets go, oldest first, never the open set or nam
     ["26-11-20-0-0-0", "max-total-size", 600],
   ]);
 });
+
+Deno.test("the directory replaced by one that fails the trust check: writing waits, nothing goes into it", () => {
+  const mem = memoryFs();
+  const lines: string[] = [];
+  let trusted = true;
+  const set = new LogSet({
+    dir: "/l",
+    host,
+    localTime: new LocalTime("UTC"),
+    fs: mem.fs,
+    log: (l) => lines.push(l),
+    checkDir: () => (trusted ? undefined : "/l is writable by others (mode 0777)"),
+  });
+  set.start(snap(T0));
+  mem.removeDir("/l");
+  mem.fs.ensureDir("/l"); // another directory in its place
+  trusted = false;
+  set.tick(T0 + 1000);
+  set.write({ time: T0 + 1000, changes: [opened(T0 + 1000, 9)] });
+  assert.deepEqual([...mem.files.keys()], [], "nothing written into the replacing directory");
+  assert.match(lines[0], /was replaced by another directory/);
+  assert.match(lines[1], /writing the logs failed: log directory: \/l is writable by others/);
+  trusted = true;
+  set.tick(T0 + 2000);
+  assert.match(lines[2], /works again/);
+  const events = [...mem.files].filter(([n]) => n.includes("EVENTS")).map(([, t]) => t).join("");
+  assert.match(events, /"reason":"dir-replaced"/);
+  assert.match(events, /"event":"opened".*"localPort":9/);
+});
+
+Deno.test("a PR-ALERTS name taken behind the writer: the alert goes into a new set", () => {
+  const t = setup();
+  t.set.start(snap(T0));
+  const h = t.mem.fs.openAppend(`/l/PR-ALERTS-${t.set.stamp}.jsonl`, true);
+  h.close();
+  const alert = { pluginId: "p", severity: "warning" as const, message: "m", time: T0 + 1000 };
+  t.set.write({ time: T0 + 1000, changes: [], alerts: [alert] });
+  t.set.tick(T0 + 2000);
+  assert.equal(t.set.setCount, 2);
+  assert.equal(
+    t.mem.files.get(`/l/PR-ALERTS-26-11-26-10-0-0.jsonl`),
+    "",
+    "the planted file is not written to",
+  );
+  assert.match(t.byKind("ALERTS").at(-1)!, /"message":"m"/);
+});
