@@ -1,5 +1,5 @@
 /**
- * A full disk, for real: the monitor runs in a private mount namespace on a 2 MB tmpfs; the test fills
+ * A full disk, for real: the monitor runs in a private mount namespace on an 8 MB tmpfs; the test fills
  * it through `/proc/<pid>/root`, makes sockets, frees the space and reads every file back.
  */
 import assert from "node:assert/strict";
@@ -35,7 +35,7 @@ Deno.test("disk full while running: batches wait, nothing partial, one line each
   const tmp = await Deno.makeTempDir({ prefix: "pr-full-" });
   const mnt = join(tmp, "mnt");
   Deno.mkdirSync(mnt);
-  const m = startMonitor(join(mnt, "logs"), ["--interval", "100"], { at: mnt, size: "2m" });
+  const m = startMonitor(join(mnt, "logs"), ["--interval", "100"], { at: mnt, size: "8m" });
   try {
     await waitForStart(m);
     const root = `/proc/${m.child.pid}/root${mnt}`;

@@ -14,13 +14,14 @@ Deno.test("retention: whole sets older than --max-age and the oldest over --max-
   const [old, mid, recent] = [stamp(40), stamp(20), stamp(10)];
   const put = (name: string, bytes: number) => Deno.writeFileSync(join(tmp, name), new Uint8Array(bytes));
   for (const s of [old, mid, recent]) {
-    put(`PR-PORTS-${s}.log`, 300_000);
-    put(`PR-PIDS-${s}.log`, 100_000);
-    put(`PR-EVENTS-${s}.jsonl`, 100_000);
+    put(`PR-PORTS-${s}.log`, 600_000);
+    put(`PR-PIDS-${s}.log`, 200_000);
+    put(`PR-EVENTS-${s}.jsonl`, 200_000);
   }
   put(`PR-PORTS-${old}.log.bak`, 10); // renamed by hand: does not parse
   put("notes.txt", 10);
-  const m = startMonitor(tmp, ["--max-age", "30d", "--max-total-size", "800KB"]);
+  // the new set (its PR-INITIAL holds this machine's endpoints) is well under 0.5 MB: only the middle set must go
+  const m = startMonitor(tmp, ["--max-age", "30d", "--max-total-size", "1.5MB"]);
   try {
     await waitForStart(m);
     const files = logFiles(tmp);
@@ -40,7 +41,7 @@ Deno.test("retention: whole sets older than --max-age and the oldest over --max-
     const removed = eventsOf(own).filter((e) => e.event === "retention").map((
       e,
     ) => [e.stamp, e.reason, e.bytes]);
-    assert.deepEqual(removed, [[old, "max-age", 500_000], [mid, "max-total-size", 500_000]]);
+    assert.deepEqual(removed, [[old, "max-age", 1_000_000], [mid, "max-total-size", 1_000_000]]);
   } finally {
     await m.stop();
     await Deno.remove(tmp, { recursive: true });

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { waitFor } from "../helpers.ts";
 import {
-  churnUdp,
   eventsOf,
+  holdUdpUntil,
   logFiles,
   namesOf,
   portsLinesOf,
@@ -36,8 +36,7 @@ Deno.test("rm -rf of the live log directory: recreated 0700 within a poll, a new
   try {
     await waitForStart(m);
     await Deno.remove(dir, { recursive: true });
-    const [port] = await churnUdp(1, 400);
-    await waitForPort(dir, port);
+    await holdUdpUntil((port) => waitForPort(dir, port));
     const { code, stderr } = await m.stop();
     const files = logFiles(dir);
     assert.equal(code, 0, stderr);
@@ -66,16 +65,13 @@ Deno.test("a live file truncated or unlinked: noticed, a new set, no NUL bytes, 
   const m = startMonitor(tmp, ["--interval", "100"]);
   try {
     await waitForStart(m);
-    const [p1] = await churnUdp(1, 400);
-    await waitForPort(tmp, p1);
+    await holdUdpUntil((port) => waitForPort(tmp, port));
     const ports = namesOf(logFiles(tmp), "PORTS")[0];
     Deno.truncateSync(join(tmp, ports), 20);
-    const [p2] = await churnUdp(1, 400);
-    await waitForPort(tmp, p2, ports);
+    await holdUdpUntil((port) => waitForPort(tmp, port, ports));
     const events = namesOf(logFiles(tmp), "EVENTS").at(-1)!;
     Deno.removeSync(join(tmp, events));
-    const [p3] = await churnUdp(1, 400);
-    await waitForPort(tmp, p3, ports);
+    await holdUdpUntil((port) => waitForPort(tmp, port, ports));
     const { code, stderr } = await m.stop();
     const files = logFiles(tmp);
     assert.equal(code, 0, stderr);
