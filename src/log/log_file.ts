@@ -64,7 +64,14 @@ export const denoLogFileSystem: LogFileSystem = {
     const file = Deno.openSync(path, { append: true, create: true, createNew, mode: 0o600 });
     return {
       write: (bytes) => file.writeSync(bytes),
-      truncate: (size) => file.truncateSync(size),
+      truncate(size) {
+        try {
+          file.truncateSync(size);
+        } catch {
+          // Windows grants an append handle no right to truncate: cut it by its path instead
+          Deno.truncateSync(path, size);
+        }
+      },
       stat: () => state(file.statSync()),
       close: () => file.close(),
     };
