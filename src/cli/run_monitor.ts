@@ -11,8 +11,7 @@ import { createCollector, createPrivateDirectory, platformDefaults } from "../pl
 import type { Settings } from "./settings.ts";
 import { LocalTime } from "../log/local_time.ts";
 import { denoLogFileSystem, LogSet } from "../log/log_set.ts";
-import { type LogDirSecurity, posixLogDirSecurity } from "../log/dir_trust.ts";
-import { escapeField } from "../model/text.ts";
+import { type LogDirSecurity, pathText, posixLogDirSecurity } from "../log/dir_trust.ts";
 import { type MonitorControl, type MonitorStats, runMonitor } from "../monitor/monitor.ts";
 import { type Collector, systemClock } from "../model/types.ts";
 
@@ -32,7 +31,7 @@ export function prepareLogDir(dir: string, security: LogDirSecurity = platformLo
   const problem = security.check(dir);
   if (problem) {
     throw new UsageError(
-      `log directory ${escapeField(dir)} is not safe for evidence: ${problem}`,
+      `log directory ${pathText(dir)} is not safe for evidence: ${problem}`,
     );
   }
   const probe = join(dir, `.portreporter-write-test-${Deno.pid}`);
@@ -48,7 +47,7 @@ export function prepareLogDir(dir: string, security: LogDirSecurity = platformLo
       : (e as Error).message;
     throw new UsageError(
       `cannot write to log directory ${
-        escapeField(dir)
+        pathText(dir)
       }: ${why}; choose another with --log-dir, or run as an administrator`,
     );
   }

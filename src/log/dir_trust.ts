@@ -47,17 +47,23 @@ export interface LogDirSecurity {
   create(dir: string): void;
 }
 
+/** A path in a message: control characters escaped (with the one grammar), everything else as it is. */
+export function pathText(path: string): string {
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
+  return path.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => escapeField(c));
+}
+
 const octal = (mode: number) => "0" + (mode & 0o7777).toString(8);
 
 function ownerProblem(raw: string, info: PathInfo, uid: number): string | undefined {
-  const path = escapeField(raw);
+  const path = pathText(raw);
   if (info.uid === null || info.uid === 0 || info.uid === uid) return undefined;
   return `${path} is owned by uid ${info.uid}, not by root or the monitor's user (uid ${uid}); ` +
     `run 'chown ${uid} ${path}' or choose another --log-dir`;
 }
 
 function writableProblem(raw: string, info: PathInfo, asParent: boolean): string | undefined {
-  const path = escapeField(raw);
+  const path = pathText(raw);
   if (info.mode === null || (info.mode & 0o022) === 0) return undefined;
   if (asParent && info.uid === 0 && (info.mode & 0o1000) !== 0) return undefined; // /tmp-like
   return `${path} is writable by ${info.mode & 0o002 ? "others" : "its group"} (mode ${octal(info.mode)}); ` +
@@ -70,9 +76,8 @@ export function checkLogDirTrust(dir: string, probe: TrustProbe): string | undef
   const abs = resolve(dir);
   const own = probe.lstat(abs);
   if (own?.isSymlink) {
-    return `${
-      escapeField(abs)
-    } is a symbolic link; pass the directory it points to as --log-dir, or remove the link`;
+    const path = pathText(abs);
+    return `${path} is a symbolic link; pass the directory it points to as --log-dir, or remove the link`;
   }
   if (own?.isDirectory) { // anything else in the way is the creation's error
     const problem = ownerProblem(abs, own, probe.uid) ?? writableProblem(abs, own, false);

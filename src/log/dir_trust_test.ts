@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkLogDirTrust, type PathInfo, type TrustProbe } from "./dir_trust.ts";
+import { checkLogDirTrust, type PathInfo, pathText, type TrustProbe } from "./dir_trust.ts";
 
 const dir = (uid: number, mode: number): PathInfo => ({ uid, mode, isDirectory: true, isSymlink: false });
 
@@ -70,4 +70,9 @@ Deno.test("no uid (Windows): the POSIX check does not apply", () => {
     checkLogDirTrust("C:\\logs", { uid: null, lstat: () => undefined, realPath: (p) => p }),
     undefined,
   );
+});
+
+Deno.test("paths in messages: control characters escaped, backslashes (Windows paths) as they are", () => {
+  assert.equal(pathText("C:\\logs\\pr"), "C:\\logs\\pr");
+  assert.equal(pathText("/tmp/a\nb\x1b"), "/tmp/a\\x0ab\\x1b");
 });
