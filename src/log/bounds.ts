@@ -69,6 +69,23 @@ function cutModules(modules: ModuleInfo[]): ModuleInfo[] {
   return out;
 }
 
+const MARKER_AT_END = /…\[cut (\d+) bytes\]$/;
+
+/**
+ * {@link cutText} for a value that may already end with a cut marker (the collector reads only the
+ * first 32 KB of a command line): the new marker counts every byte cut, the collector's too.
+ */
+export function recut(text: string, maxBytes: number): string {
+  const m = MARKER_AT_END.exec(text);
+  if (!m || encoder.encode(text).length <= maxBytes) return cutText(text, maxBytes);
+  const head = text.slice(0, m.index);
+  const cut = cutText(head, maxBytes);
+  const again = MARKER_AT_END.exec(cut);
+  const kept = again ? cut.slice(0, again.index) : cut;
+  const total = Number(m[1]) + encoder.encode(head).length - encoder.encode(kept).length;
+  return kept + cutMarker(total);
+}
+
 /** `p` with every value within its cap (the same object when it already is; cached per object). */
 export function boundProcess(p: ProcessInfo): ProcessInfo {
   const cached = bounded.get(p);
@@ -79,7 +96,7 @@ export function boundProcess(p: ProcessInfo): ProcessInfo {
       ...p,
       name: cutText(p.name, FIELD_CAPS.name),
       path: p.path === undefined ? undefined : cutText(p.path, FIELD_CAPS.path),
-      commandLine: p.commandLine === undefined ? undefined : cutText(p.commandLine, FIELD_CAPS.commandLine),
+      commandLine: p.commandLine === undefined ? undefined : recut(p.commandLine, FIELD_CAPS.commandLine),
       user: p.user === undefined ? undefined : cutText(p.user, FIELD_CAPS.user),
       parentName: p.parentName === undefined ? undefined : cutText(p.parentName, FIELD_CAPS.name),
       partial: p.partial === undefined ? undefined : cutText(p.partial, FIELD_CAPS.partial),
