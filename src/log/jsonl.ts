@@ -88,7 +88,10 @@ export function alertRecord(alert: Alert, host: string): string {
     plugin: alert.pluginId,
     severity: alert.severity,
     message: alert.message,
-    change: alert.change ? eventObject(alert.change, host) : undefined,
+    // an alert stands alone: its change carries the owner's command line too
+    change: alert.change
+      ? { ...eventObject(alert.change, host), commandLine: alert.change.process?.commandLine }
+      : undefined,
     data: alert.data,
   });
 }
