@@ -8,12 +8,7 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
 import { DEFAULT_MAX_BYTES } from "../log/rotation.ts";
-import {
-  DEFAULT_MAX_AGE_MS,
-  DEFAULT_MAX_TOTAL_BYTES,
-  parseMaxAge,
-  parseMaxTotalSize,
-} from "../log/retention.ts";
+import { DEFAULT_MAX_AGE_MS, DEFAULT_MAX_TOTAL_BYTES, parseMaxAge } from "../log/retention.ts";
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from "../monitor/monitor.ts";
 import { plural } from "../monitor/summary.ts";
 import { didYouMean, parseOptions } from "./options.ts";
@@ -284,10 +279,12 @@ function retentionSettings(
     maxAgeMs: age === undefined
       ? DEFAULT_MAX_AGE_MS
       : parseMaxAge(age, flags.maxAge !== undefined ? "--max-age" : `${where} 'maxAge'`),
-    maxTotalBytes: total === undefined ? DEFAULT_MAX_TOTAL_BYTES : parseMaxTotalSize(
-      total,
-      flags.maxTotalSize !== undefined ? "--max-total-size" : `${where} 'maxTotalSize'`,
-    ),
+    // the units of --max-size; 0 turns the limit off
+    maxTotalBytes: total === undefined
+      ? DEFAULT_MAX_TOTAL_BYTES
+      : /^\s*0+\s*$/.test(String(total))
+      ? 0
+      : parseSize(total, flags.maxTotalSize !== undefined ? "--max-total-size" : `${where} 'maxTotalSize'`),
   };
 }
 

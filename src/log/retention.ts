@@ -15,7 +15,7 @@ import type { EventsRecord } from "./records.ts";
 
 /** Default `--max-age`: 90 days. */
 export const DEFAULT_MAX_AGE_MS = 90 * 86_400_000;
-/** Default `--max-total-size`: 1 GB (1024³ bytes). */
+/** Default `--max-total-size`: 1 GiB (1024³ bytes). */
 export const DEFAULT_MAX_TOTAL_BYTES = 1024 ** 3;
 
 /** The limits; 0 disables one. */
@@ -134,25 +134,4 @@ export function parseMaxAge(value: string | number, what: string): number {
     );
   }
   return ms;
-}
-
-const SIZE_UNITS: Record<string, number> = {
-  b: 1,
-  k: 1024,
-  kb: 1024,
-  m: 1024 ** 2,
-  mb: 1024 ** 2,
-  g: 1024 ** 3,
-  gb: 1024 ** 3,
-};
-
-/** Parses `1GB`, `500MB`, `0` (no limit) into bytes; `what` names the setting in the error. */
-export function parseMaxTotalSize(value: string | number, what: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(String(value));
-  const unit = SIZE_UNITS[(m?.[2] ?? "b").toLowerCase()];
-  const bytes = m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
-  if (!Number.isFinite(bytes)) {
-    throw new UsageError(`${what}: '${value}' is not a size; use a unit (500MB, 2GB) or 0 for no limit`);
-  }
-  return bytes;
 }

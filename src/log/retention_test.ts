@@ -1,19 +1,16 @@
 import assert from "node:assert/strict";
-import { parseMaxAge, parseMaxTotalSize, planRetention, setsOnDisk } from "./retention.ts";
+import { parseMaxAge, planRetention, setsOnDisk } from "./retention.ts";
 import { UsageError } from "../errors.ts";
 
-Deno.test("retention limits parse, 0 disables, bad values are one UsageError naming the setting", () => {
+Deno.test("--max-age parses, 0 disables, bad values are one UsageError naming the setting", () => {
   assert.equal(parseMaxAge("90d", "--max-age"), 90 * 86_400_000);
   assert.equal(parseMaxAge("12h", "--max-age"), 12 * 3_600_000);
   assert.equal(parseMaxAge("2w", "--max-age"), 14 * 86_400_000);
   assert.equal(parseMaxAge(0, "maxAge"), 0);
-  assert.equal(parseMaxTotalSize("2GB", "--max-total-size"), 2 * 1024 ** 3);
-  assert.equal(parseMaxTotalSize("0", "--max-total-size"), 0);
   assert.throws(
     () => parseMaxAge("soon", "--max-age"),
     (e) => e instanceof UsageError && /--max-age: 'soon'/.test(e.message),
   );
-  assert.throws(() => parseMaxTotalSize("lots", "x"), UsageError);
 });
 
 Deno.test("planRetention: oldest first by parsed stamp (not by text), the open set kept whatever its age", () => {

@@ -70,8 +70,14 @@ function memoryLogSet() {
     localTime: new LocalTime("UTC"),
     fs: mem.fs,
   });
-  const written = () => [...mem.files].map(([path, text]) => path + "|" + text);
-  return { logSet, written, closed: () => mem.openHandles() === 0 };
+  return {
+    logSet,
+    /** Every file as `path|text`. */
+    get written() {
+      return [...mem.files].map(([path, text]) => path + "|" + text);
+    },
+    closed: () => mem.openHandles() === 0,
+  };
 }
 
 Deno.test("polls in sequence, logs opens and closes, counts warnings and faults, closes files on stop", async () => {
@@ -108,10 +114,10 @@ Deno.test("polls in sequence, logs opens and closes, counts warnings and faults,
   );
   assert.ok(lines.some((l) => /^polling failed: EIO; retrying/.test(l)), lines.join("\n"));
   assert.ok(lines.some((l) => /^polling works again after 1 failure in 1 s$/.test(l)), lines.join("\n"));
-  const ports = m.written().filter((w) => w.includes("PR-PORTS") && w.includes(",UDP,"));
+  const ports = m.written.filter((w) => w.includes("PR-PORTS") && w.includes(",UDP,"));
   assert.equal(ports.length, 1);
   assert.match(ports[0], /,UDP,2,127\.0\.0\.1,\*,\*,7,p,<unknown>/);
-  assert.ok(m.written().some((w) => w.includes("PR-EVENTS") && w.includes('"event":"closed"')));
+  assert.ok(m.written.some((w) => w.includes("PR-EVENTS") && w.includes('"event":"closed"')));
   assert.ok(m.closed(), "every file is closed at stop");
 });
 
@@ -170,7 +176,13 @@ function recordingLogSet() {
     startNewSet: { value: (newSet: string) => void calls.push({ newSet }) },
     losses: { value: { writeFailures: 2, lostChanges: 5, droppedRecords: 1 } },
   });
-  return { ...m, logSet: extended, calls };
+  return {
+    logSet: extended,
+    calls,
+    get written() {
+      return m.written;
+    },
+  };
 }
 
 /** Two clocks: the monotonic one advances with the sleeps, the wall one also jumps when told to. */

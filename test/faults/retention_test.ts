@@ -48,17 +48,24 @@ Deno.test("retention: whole sets older than --max-age and the oldest over --max-
   }
 });
 
-Deno.test("settings: defaults 90 days and 1 GB; flags win over the config's maxAge/maxTotalSize", async () => {
+Deno.test("settings: defaults 90 days and 1 GiB; flags win over the config's maxAge/maxTotalSize", async () => {
   const dirs = { logDir: "/l", pluginDir: "/p" };
   const d = await resolveSettings({}, dirs);
   assert.deepEqual([d.maxAgeMs, d.maxTotalBytes], [90 * 86_400_000, 1024 ** 3]);
   const tmp = await Deno.makeTempDir();
   try {
-    await Deno.writeTextFile(`${tmp}/c.jsonc`, `{ "maxAge": "30d", "maxTotalSize": "2GB" }`);
+    await Deno.writeTextFile(`${tmp}/c.jsonc`, `{ "maxAge": "30d", "maxTotalSize": "2GiB" }`);
     const c = await resolveSettings({ config: `${tmp}/c.jsonc` }, dirs);
     assert.deepEqual([c.maxAgeMs, c.maxTotalBytes], [30 * 86_400_000, 2 * 1024 ** 3]);
     const f = await resolveSettings({ config: `${tmp}/c.jsonc`, maxAge: "0", maxTotalSize: "0" }, dirs);
     assert.deepEqual([f.maxAgeMs, f.maxTotalBytes], [0, 0]);
+    const mb = await resolveSettings({ maxTotalSize: "500MB" }, dirs);
+    assert.equal(mb.maxTotalBytes, 500_000_000, "the units of --max-size");
+    await assert.rejects(
+      () => resolveSettings({ maxTotalSize: "lots" }, dirs),
+      /--max-total-size: 'lots' is not a size/,
+    );
+    await assert.rejects(() => resolveSettings({ maxAge: "soon" }, dirs), /--max-age: 'soon' is not an age/);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
