@@ -18,7 +18,7 @@ import type { ModuleInfo, ProcessInfo, SocketRecord } from "../model/types.ts";
 export const MAX_LINE_BYTES = 16 * 1024;
 /**
  * One PR-PIDS entry (all its lines) stays under this: the sum of the caps below, escaped (4 bytes per
- * byte at most), plus the fixed text. It is below the smallest `--max-size` (64 KB) with a header.
+ * byte at most), plus the fixed text. It is below the smallest `--max-size` (64 KiB) with a header.
  */
 export const MAX_ENTRY_BYTES = 58 * 1024;
 /** Caps of single values, in UTF-8 bytes before escaping (escaped: at most 4× as many). */

@@ -30,7 +30,7 @@ Deno.test("flood: no file passes --max-size, no line passes 16 KB, the command l
   const tmp = await Deno.makeTempDir({ prefix: "pr-flood-" });
   const logs = join(tmp, "logs");
   Deno.writeTextFileSync(join(tmp, "flooder.ts"), FLOODER);
-  const m = startMonitor(logs, ["--interval", "100", "--max-size", "64KB", "--max-total-size", "0"]);
+  const m = startMonitor(logs, ["--interval", "100", "--max-size", "64KiB", "--max-total-size", "0"]);
   const big = Array.from({ length: 15 }, (_, i) => String.fromCharCode(65 + i).repeat(100_000));
   try {
     await waitForStart(m);

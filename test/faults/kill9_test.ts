@@ -15,7 +15,7 @@ Deno.test(`kill -9 under churn, ${TRIALS} trials: every line whole, nothing olde
     const mustHave: number[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const before = new Set(namesOf(logFiles(dir), "EVENTS"));
-      const m = startMonitor(dir, ["--interval", "100", "--max-size", "64KB"]);
+      const m = startMonitor(dir, ["--interval", "100", "--max-size", "64KiB"]);
       await waitForStart(m);
       const opened: { port: number; at: number }[] = [];
       const until = Date.now() + 1300 + (trial % 5) * 150;
