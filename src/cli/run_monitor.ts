@@ -12,6 +12,7 @@ import type { Settings } from "./settings.ts";
 import { LocalTime } from "../log/local_time.ts";
 import { denoLogFileSystem, LogSet } from "../log/log_set.ts";
 import { type LogDirSecurity, pathText, posixLogDirSecurity } from "../log/dir_trust.ts";
+import { escapeField } from "../model/text.ts";
 import { type MonitorControl, type MonitorStats, runMonitor } from "../monitor/monitor.ts";
 import { type Collector, systemClock } from "../model/types.ts";
 
@@ -101,7 +102,7 @@ export interface RunHooks {
 
 /** Runs the monitor with validated settings until the signal aborts. Shared by `run` and `service`. */
 export async function runWithSettings(settings: Settings, hooks: RunHooks): Promise<MonitorStats> {
-  const security = hooks.logDirSecurity ?? posixLogDirSecurity;
+  const security = hooks.logDirSecurity ?? platformLogDirSecurity;
   prepareLogDir(settings.logDir, security);
   // The plugin layer is loaded only when there is a plugin to run: a plain monitor does not carry it.
   const pipeline = settings.plugins.length || hasPluginFiles(settings.pluginDir)
