@@ -34,7 +34,7 @@ Deno.test("bad commands, flags and values: one line, exit 2", async () => {
   await assertUsageError(["run", "--interval", "fast"], /--interval: 'fast' is not a duration/);
   await assertUsageError(["run", "--interval", "10"], /--interval: 10 ms is below the minimum of 50 ms/);
   await assertUsageError(["run", "--max-size", "5 parsecs"], /--max-size: '5 parsecs' is not a size/);
-  await assertUsageError(["run", "--max-size", "12"], /12 bytes is below the minimum of 4 KiB \(4096\)/);
+  await assertUsageError(["run", "--max-size", "12"], /12 bytes is below the minimum of 64 KiB \(65536\)/);
   await assertUsageError(
     ["snapshot", "--jsn"],
     /snapshot: unknown option '--jsn' \(did you mean '--json'\?\)/,

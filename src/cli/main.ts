@@ -72,8 +72,12 @@ Options:
   --log-dir <dir>     Log directory (default: ${platformDefaultsText("logDir")})
   --interval <time>   Time between polls: milliseconds or 500ms, 2s, 1m, 1h (default 1000, 50 to 1h)
   --max-size <size>   Size at which a log file rolls over: bytes or 512KiB, 5MiB, 5MB (= 5 000 000),
-                      1GiB (default 5MiB, minimum 4KiB)
-  --config <file>     JSONC config file (logDir, interval, maxSize, plugins, pluginDir, timeZone)
+                      1GiB (default 5MiB, minimum 64KiB)
+  --max-age <age>     Remove whole sets older than this: 12h, 30d, 2w; 0 keeps all (default 90d)
+  --max-total-size <size>  Remove the oldest sets while all are larger: 500MB, 2GiB; 0: no limit
+                      (default 1GiB)
+  --config <file>     JSONC config file (logDir, interval, maxSize, maxAge, maxTotalSize, plugins,
+                      pluginDir, timeZone)
   --plugin <file>     Load a user plugin file (.ts/.js); repeatable
   --plugin-dir <dir>  Folder of user plugins (default: ${platformDefaultsText("pluginDir")})
   -h, --help          Show this help

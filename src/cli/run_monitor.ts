@@ -10,19 +10,34 @@ import { UsageError } from "../errors.ts";
 import { createCollector, createPrivateDirectory, platformDefaults } from "../platform/collector.ts";
 import type { Settings } from "./settings.ts";
 import { LocalTime } from "../log/local_time.ts";
-import { LogSet } from "../log/log_set.ts";
+import { denoLogFileSystem, LogSet } from "../log/log_set.ts";
+import { type LogDirSecurity, pathText, posixLogDirSecurity } from "../log/dir_trust.ts";
+import { escapeField } from "../model/text.ts";
 import { type MonitorControl, type MonitorStats, runMonitor } from "../monitor/monitor.ts";
 import { type Collector, systemClock } from "../model/types.ts";
-import { escapeField } from "../model/text.ts";
+
+/** The log directory as this platform protects it: the POSIX trust check; created private (0700, or a protected DACL). */
+const platformLogDirSecurity: LogDirSecurity = {
+  check: posixLogDirSecurity.check,
+  create: createPrivateDirectory,
+};
 
 /**
- * Creates the log directory if needed and proves it writable, so that a bad directory is a clear
- * error at start. Leaves nothing behind.
+ * Refuses a log directory that cannot be trusted with evidence ({@link LogDirSecurity.check}: owned
+ * by someone else, writable by others, a symbolic link, or such a parent), creates it if needed
+ * (0700 on POSIX; the Windows side injects a `security` whose `create` sets a protected DACL) and
+ * proves it writable, so that a bad directory is one clear line at start. Leaves nothing behind.
  */
-export function prepareLogDir(dir: string): void {
+export function prepareLogDir(dir: string, security: LogDirSecurity = platformLogDirSecurity): void {
+  const problem = security.check(dir);
+  if (problem) {
+    throw new UsageError(
+      `log directory ${pathText(dir)} is not safe for evidence: ${problem}`,
+    );
+  }
   const probe = join(dir, `.portreporter-write-test-${Deno.pid}`);
   try {
-    createPrivateDirectory(dir);
+    security.create(dir);
     Deno.writeTextFileSync(probe, "", { createNew: true, mode: 0o600 });
     Deno.removeSync(probe);
   } catch (e) {
@@ -32,7 +47,9 @@ export function prepareLogDir(dir: string): void {
       ? "a file is in the way"
       : (e as Error).message;
     throw new UsageError(
-      `cannot write to log directory ${dir}: ${why}; choose another with --log-dir, or run as an administrator`,
+      `cannot write to log directory ${
+        pathText(dir)
+      }: ${why}; choose another with --log-dir, or run as an administrator`,
     );
   }
 }
@@ -76,11 +93,17 @@ export interface RunHooks {
   onPlugins?: (line: string) => void;
   /** The collector to use (default: the current OS's); it is closed when the monitor ends. */
   collector?: Collector;
+  /**
+   * How the log directory is checked and created (default: the POSIX owner/mode check, and
+   * the platform's private directory: 0700, or a protected DACL on Windows).
+   */
+  logDirSecurity?: LogDirSecurity;
 }
 
 /** Runs the monitor with validated settings until the signal aborts. Shared by `run` and `service`. */
 export async function runWithSettings(settings: Settings, hooks: RunHooks): Promise<MonitorStats> {
-  prepareLogDir(settings.logDir);
+  const security = hooks.logDirSecurity ?? platformLogDirSecurity;
+  prepareLogDir(settings.logDir, security);
   // The plugin layer is loaded only when there is a plugin to run: a plain monitor does not carry it.
   const pipeline = settings.plugins.length || hasPluginFiles(settings.pluginDir)
     ? await (await import("../plugin/pipeline.ts")).createPipeline({
@@ -102,6 +125,10 @@ export async function runWithSettings(settings: Settings, hooks: RunHooks): Prom
       localTime,
       maxBytes: settings.maxBytes,
       eol: platformDefaults().eol,
+      fs: { ...denoLogFileSystem, ensureDir: (dir) => security.create(dir) },
+      checkDir: (dir) => security.check(dir),
+      retention: { maxAgeMs: settings.maxAgeMs, maxTotalBytes: settings.maxTotalBytes },
+      log: hooks.log,
     });
     return await runMonitor({
       collector,

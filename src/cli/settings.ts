@@ -8,6 +8,7 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
 import { DEFAULT_MAX_BYTES } from "../log/rotation.ts";
+import { DEFAULT_MAX_AGE_MS, DEFAULT_MAX_TOTAL_BYTES, parseMaxAge } from "../log/retention.ts";
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from "../monitor/monitor.ts";
 import { plural } from "../monitor/summary.ts";
 import { didYouMean, parseOptions } from "./options.ts";
@@ -40,16 +41,31 @@ export interface Settings {
   configDir: string;
   /** IANA time zone for the logs' local time; the system zone when absent. */
   timeZone?: string;
+  /** Retention: sets older than this are removed (ms; 0 keeps all). */
+  maxAgeMs: number;
+  /** Retention: oldest sets are removed while all together are larger (bytes; 0: no limit). */
+  maxTotalBytes: number;
 }
 
 /** The keys a config file may hold (anything else is a typo and rejected). */
-export const CONFIG_KEYS = ["logDir", "interval", "maxSize", "plugins", "pluginDir", "timeZone"] as const;
+export const CONFIG_KEYS = [
+  "logDir",
+  "interval",
+  "maxSize",
+  "plugins",
+  "pluginDir",
+  "timeZone",
+  "maxAge",
+  "maxTotalSize",
+] as const;
 
 /** The command-line values that can override the config. */
 export interface SettingFlags {
   logDir?: string;
   interval?: string;
   maxSize?: string;
+  maxAge?: string;
+  maxTotalSize?: string;
   plugin?: string[];
   pluginDir?: string;
   config?: string;
@@ -90,7 +106,7 @@ export function parseInterval(value: string | number, what: string): number {
   return ms;
 }
 
-/** Parses `5242880`, `5MB` (5 000 000), `5MiB` (5 242 880), `512KiB`, `1GB` into bytes; at least 4 KiB. */
+/** Parses `5242880`, `5MB` (5 000 000), `5MiB` (5 242 880), `512KiB`, `1GB` into bytes; at least 64 KiB (one change's worst case fits). */
 export function parseSize(value: string | number, what: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(String(value));
   const unit = (m?.[2] ?? "b").toLowerCase();
@@ -101,8 +117,8 @@ export function parseSize(value: string | number, what: string): number {
         `KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024), e.g. 5MiB`,
     );
   }
-  if (bytes < 4096) {
-    throw new UsageError(`${what}: ${plural(bytes, "byte")} is below the minimum of 4 KiB (4096)`);
+  if (bytes < 65536) {
+    throw new UsageError(`${what}: ${plural(bytes, "byte")} is below the minimum of 64 KiB (65536)`);
   }
   return bytes;
 }
@@ -210,6 +226,8 @@ export async function resolveSettings(
     flags.maxSize !== undefined ? "--max-size" : `${where} 'maxSize'`,
   );
 
+  const retention = retentionSettings(flags, fromConfig, where);
+
   let timeZone: string | undefined;
   if (fromConfig("timeZone") !== undefined) {
     timeZone = expectString(fromConfig("timeZone"), `${where} 'timeZone'`);
@@ -238,6 +256,35 @@ export async function resolveSettings(
     pluginDir,
     configDir,
     timeZone,
+    ...retention,
+  };
+}
+
+/** `--max-age`/`maxAge` and `--max-total-size`/`maxTotalSize`, with their defaults. */
+function retentionSettings(
+  flags: SettingFlags,
+  fromConfig: (key: string) => unknown,
+  where: string,
+): { maxAgeMs: number; maxTotalBytes: number } {
+  const value = (flag: string | undefined, key: string) => {
+    const v = flag ?? fromConfig(key);
+    if (v !== undefined && typeof v !== "string" && typeof v !== "number") {
+      throw new UsageError(`${where} '${key}' must be a number or a string`);
+    }
+    return v as string | number | undefined;
+  };
+  const age = value(flags.maxAge, "maxAge");
+  const total = value(flags.maxTotalSize, "maxTotalSize");
+  return {
+    maxAgeMs: age === undefined
+      ? DEFAULT_MAX_AGE_MS
+      : parseMaxAge(age, flags.maxAge !== undefined ? "--max-age" : `${where} 'maxAge'`),
+    // the units of --max-size; 0 turns the limit off
+    maxTotalBytes: total === undefined
+      ? DEFAULT_MAX_TOTAL_BYTES
+      : /^\s*0+\s*$/.test(String(total))
+      ? 0
+      : parseSize(total, flags.maxTotalSize !== undefined ? "--max-total-size" : `${where} 'maxTotalSize'`),
   };
 }
 
@@ -246,6 +293,8 @@ export const RUN_OPTIONS = {
   "log-dir": { type: "string" },
   interval: { type: "string" },
   "max-size": { type: "string" },
+  "max-age": { type: "string" },
+  "max-total-size": { type: "string" },
   config: { type: "string" },
   plugin: { type: "string", multiple: true },
   "plugin-dir": { type: "string" },
@@ -261,6 +310,8 @@ export function parseRunFlags(command: string, args: string[]): SettingFlags & {
     logDir: values["log-dir"],
     interval: values.interval,
     maxSize: values["max-size"],
+    maxAge: values["max-age"],
+    maxTotalSize: values["max-total-size"],
     config: values.config,
     plugin: values.plugin,
     pluginDir: values["plugin-dir"],

@@ -11,13 +11,18 @@
 
 import type { Change } from "../model/types.ts";
 import { eventRecord } from "./jsonl.ts";
+import { boundProcess } from "./bounds.ts";
 
 /** A flat PR-EVENTS record (one parsed line); every field optional except `event` and `time`. */
 export type EventFields = Record<string, unknown> & { event: string; time: string };
 
 /** A change as the flat PR-EVENTS record (the same object a line of PR-EVENTS parses to). */
 export function changeFields(change: Change, host: string): EventFields {
-  return JSON.parse(eventRecord(change, host)) as EventFields;
+  const fields = JSON.parse(eventRecord(change, host)) as EventFields;
+  // PR-EVENTS has the command line once per set (its `process` record); a shipped event carries it itself
+  const commandLine = change.process ? boundProcess(change.process).commandLine : undefined;
+  if (commandLine !== undefined) fields.commandLine = commandLine;
+  return fields;
 }
 
 /** ECS `event.type` values for each endpoint event (ECS allows `start`, `end`, `change`, `connection`, `info`). */

@@ -44,3 +44,30 @@ Deno.test("names that are not log files, or have impossible fields, are rejected
     ]
   ) assert.equal(parseLogFileName(bad), undefined, bad);
 });
+
+Deno.test("a later set in the same second gets a sequence suffix that parses and sorts after the plain stamp", () => {
+  const parts = { year: 2026, month: 11, day: 26, hour: 4, minute: 43, second: 3 };
+  assert.equal(formatStamp(parts, 0), "26-11-26-4-43-3");
+  assert.equal(formatStamp(parts, 2), "26-11-26-4-43-3_2");
+  const names = [
+    "PR-PORTS-26-11-26-4-43-4.log",
+    "PR-PORTS-26-11-26-4-43-3_10.log",
+    "PR-PORTS-26-11-26-4-43-3_2.log",
+    "PR-PORTS-26-11-26-4-43-3.log",
+  ];
+  const sorted = [...names].sort((a, b) => parseLogFileName(a)!.order - parseLogFileName(b)!.order);
+  assert.deepEqual(sorted, [names[3], names[2], names[1], names[0]]);
+  const p = parseLogFileName("PR-EVENTS-26-11-26-4-43-3_999.jsonl")!;
+  assert.deepEqual([p.kind, p.sequence, p.stampText], ["EVENTS", 999, "26-11-26-4-43-3_999"]);
+  assert.equal(parseLogFileName("PR-PIDS-26-11-26-4-43-3.log")!.stampText, "26-11-26-4-43-3");
+  for (
+    const bad of [
+      "PR-PORTS-26-11-26-4-43-3_1.log",
+      "PR-PORTS-26-11-26-4-43-3_.log",
+      "PR-PORTS-26-11-26-4-43-3_1000.log",
+    ]
+  ) {
+    assert.equal(parseLogFileName(bad), undefined, bad);
+  }
+  assert.ok(Number.isSafeInteger(parseLogFileName("PR-PORTS-99-12-31-23-59-59_999.log")!.order));
+});

@@ -30,7 +30,9 @@ function isPlainProcess(p: ProcessInfo): boolean {
 /**
  * A change as one flat JSON object (no line end). Absent fields are omitted, never `null`-filled.
  * The strings that can come from another process are the owner's and the plugins' (`extra`); when
- * none of them needs it, the line is not scanned again (the hot path of the writer).
+ * none of them needs it, the line is not scanned again (the hot path of the writer). The command line
+ * and modules of the process are not repeated here: they are in the set's `process` record of that
+ * instance (pid + `processStart`), written once per set.
  */
 export function eventRecord(change: Change, host: string): string {
   const record = eventObject(change, host);
@@ -60,7 +62,6 @@ function eventObject(change: Change, host: string): Record<string, unknown> {
     holders: s.holders,
     processName: p?.name,
     processPath: p?.path,
-    commandLine: p?.commandLine,
     parentPid: p?.parentPid,
     parentName: p?.parentName,
     user: p?.user,
@@ -87,7 +88,10 @@ export function alertRecord(alert: Alert, host: string): string {
     plugin: alert.pluginId,
     severity: alert.severity,
     message: alert.message,
-    change: alert.change ? eventObject(alert.change, host) : undefined,
+    // an alert stands alone: its change carries the owner's command line too
+    change: alert.change
+      ? { ...eventObject(alert.change, host), commandLine: alert.change.process?.commandLine }
+      : undefined,
     data: alert.data,
   });
 }

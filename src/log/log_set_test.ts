@@ -1,31 +1,20 @@
 import assert from "node:assert/strict";
-import { type LogFileSystem, LogSet } from "./log_set.ts";
+import { LogSet } from "./log_set.ts";
+import { memoryFs as newMemoryFs } from "./memory_fs.ts";
 import { LocalTime } from "./local_time.ts";
 import { parseLogFileName } from "./file_names.ts";
 import type { Change, ProcessInfo, Snapshot, SocketRecord } from "../model/types.ts";
 
-/** An in-memory file system that records every file's bytes. */
+/** A memory file system with the test's view: files by kind, in stamp order. */
 function memoryFs() {
-  const files = new Map<string, string>();
-  const decoder = new TextDecoder();
-  const fs: LogFileSystem = {
-    ensureDir() {},
-    createNew(path) {
-      if (files.has(path)) throw new Deno.errors.AlreadyExists(path);
-      files.set(path, "");
-      return {
-        write(bytes) {
-          files.set(path, files.get(path)! + decoder.decode(bytes));
-        },
-        close() {},
-      };
-    },
-  };
+  const mem = newMemoryFs();
+  mem.fs.ensureDir("/logs");
+  mem.fs.ensureDir("/l");
   const byKind = (kind: string) =>
-    [...files.keys()].filter((n) => parseLogFileName(n.split("/").pop()!)?.kind === kind).sort((a, b) =>
+    [...mem.files.keys()].filter((n) => parseLogFileName(n.split("/").pop()!)?.kind === kind).sort((a, b) =>
       parseLogFileName(a.split("/").pop()!)!.order - parseLogFileName(b.split("/").pop()!)!.order
     );
-  return { fs, files, byKind };
+  return Object.assign(mem, { byKind });
 }
 
 const host = { computerName: "HOST", osName: "TestOS" };
@@ -70,7 +59,45 @@ Deno.test("a start writes PR-INITIAL with the endpoints, PR-PORTS/PR-PIDS header
   assert.match(initial, /^Port Reporter Version 1\.01 Log File\n\nService initialization log\n/);
   assert.match(initial, / TCP +127\.0\.0\.1:80 +0\.0\.0\.0:0 +LISTEN +42 +app +alice\n/);
   assert.match(initial, /\nPID: 42\nProcess: app\n/);
-  assert.equal(m.files.get("/logs/PR-EVENTS-26-11-26-23-59-58.jsonl"), "");
+  assert.equal(
+    m.files.get("/logs/PR-EVENTS-26-11-26-23-59-58.jsonl"),
+    `{"v":1,"event":"set-start","time":"2026-11-26T23:59:58.000Z","host":"HOST","stamp":"26-11-26-23-59-58","reason":"start"}\n`,
+  );
+});
+
+Deno.test("writeRecord adds v, time and host; startNewSet opens a set with every header and its reason", () => {
+  const m = memoryFs();
+  let now = T0 - 5000;
+  const set = new LogSet({ dir: "/l", host, localTime: new LocalTime("UTC"), fs: m.fs, now: () => now });
+  set.start(snap(T0 - 5000));
+  now += 1500;
+  set.writeRecord({ event: "clock-jump", fromTime: "x", byMs: -3600_000 });
+  now += 1000;
+  set.startNewSet("clock-jump");
+  assert.equal(set.setCount, 2);
+  assert.equal(set.stamp, "26-11-26-23-59-55");
+  const [first, second] = m.byKind("EVENTS").map((n) =>
+    m.files.get(n)!.trim().split("\n").map((l) => JSON.parse(l))
+  );
+  assert.deepEqual(first[1], {
+    v: 1,
+    event: "clock-jump",
+    time: "2026-11-26T23:59:54.500Z",
+    host: "HOST",
+    fromTime: "x",
+    byMs: -3600_000,
+  });
+  assert.deepEqual(second, [{
+    v: 1,
+    event: "set-start",
+    time: "2026-11-26T23:59:55.500Z",
+    host: "HOST",
+    stamp: "26-11-26-23-59-55",
+    reason: "clock-jump",
+  }]);
+  assert.match(m.files.get(m.byKind("PORTS")[1])!, /^Port Reporter Version/);
+  assert.match(m.files.get(m.byKind("PIDS")[1])!, /^Port Reporter Version/);
+  assert.deepEqual(set.losses, { writeFailures: 0, lostChanges: 0, droppedRecords: 0, removedSets: 0 });
 });
 
 Deno.test("lines go to PR-PORTS, a pid is described once per set, events carry every change", () => {
@@ -89,7 +116,8 @@ Deno.test("lines go to PR-PORTS, a pid is described once per set, events carry e
   assert.ok(!ports.replaceAll("\r\n", "").includes("\n"), "classic files use CRLF throughout");
   const pids = m.files.get(m.byKind("PIDS")[0])!;
   assert.equal(pids.match(/PID: 42/g)?.length, 1);
-  const events = m.files.get(m.byKind("EVENTS")[0])!.trim().split("\n").map((l) => JSON.parse(l));
+  const events = m.files.get(m.byKind("EVENTS")[0])!.trim().split("\n").map((l) => JSON.parse(l))
+    .filter((e) => e.event !== "set-start" && e.event !== "process");
   assert.deepEqual(events.map((e) => [e.event, e.localPort, e.durationMs]), [
     ["opened", 81, undefined],
     ["opened", 82, undefined],
@@ -142,7 +170,8 @@ Deno.test("size: files never pass the limit, no line is split or lost, stamps st
     Array.from({ length: total }, (_, i) => 1000 + i),
   );
   const events = m.byKind("EVENTS").flatMap((n) => m.files.get(n)!.trim().split("\n"));
-  assert.equal(events.length, total);
+  assert.equal(events.filter((l) => /"event":"(opened|closed)"/.test(l)).length, total);
+  assert.equal(events.filter((l) => l.includes('"set-start"')).length, set.setCount);
 });
 
 Deno.test("a restart within the same second does not overwrite the previous set", () => {

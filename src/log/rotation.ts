@@ -3,9 +3,9 @@
  *
  * - At start (the monitor opens the first set).
  * - At local midnight: when the local calendar day of "now" differs from the set's day.
- * - At the size limit: when appending a batch would take a file past `maxBytes` and that file already
- *   holds more than its header (so a single batch larger than the limit still lands, whole, in a fresh
- *   file rather than looping). Lines are never split across files.
+ * - At the size limit: when appending would take a file past `maxBytes`. The writer applies this
+ *   item by item (src/log/log_set.ts), so a batch larger than what is left continues in the next set,
+ *   split between records; lines are never split across files.
  *
  * @module
  */
@@ -42,14 +42,4 @@ export function rotationReason(
     if (f.pending > 0 && f.size + f.pending > maxBytes && f.size > f.headerSize) return "size";
   }
   return null;
-}
-
-/**
- * The stamp time of a new set: now, or one second after the previous set when that would give the
- * same stamp (stamps have one-second resolution, and two sets must never share file names).
- */
-export function nextStampTime(nowMs: number, previousStampMs: number | undefined): number {
-  const now = Math.floor(nowMs / 1000) * 1000;
-  if (previousStampMs === undefined || now > previousStampMs) return now;
-  return previousStampMs + 1000;
 }

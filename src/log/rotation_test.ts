@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { nextStampTime, rotationReason } from "./rotation.ts";
+import { rotationReason } from "./rotation.ts";
 import { LocalTime } from "./local_time.ts";
 
 Deno.test("midnight: a new local day rotates, in the zone's own time", () => {
@@ -46,10 +46,4 @@ Deno.test("size: exactly at the limit stays, one byte over rotates, a header-onl
     "size",
     "any file of the set counts",
   );
-});
-
-Deno.test("stamps never repeat within one writer", () => {
-  assert.equal(nextStampTime(5_500, undefined), 5_000);
-  assert.equal(nextStampTime(5_900, 5_000), 6_000);
-  assert.equal(nextStampTime(9_000, 6_000), 9_000);
 });

@@ -21,6 +21,8 @@ export interface LogSetInfo {
   stamp: string;
   /** The stamp's fields (four-digit year), local time. */
   fields: Stamp;
+  /** The stamp's sequence suffix (`_2` → 2; 0 for none): a later set of the same second. */
+  sequence?: number;
   /** Path of each member present, by kind. */
   files: Partial<Record<LogKind, string>>;
   /** Total size of the members, bytes. */
@@ -96,7 +98,14 @@ async function buildSets(entries: [string, number][], options: ListOptions): Pro
     if (!parsed) continue;
     let set = byOrder.get(parsed.order);
     if (!set) {
-      set = { stamp: formatStamp(parsed.stamp), fields: parsed.stamp, files: {}, bytes: 0, start: 0 };
+      set = {
+        stamp: formatStamp(parsed.stamp, parsed.sequence),
+        fields: parsed.stamp,
+        sequence: parsed.sequence,
+        files: {},
+        bytes: 0,
+        start: 0,
+      };
       byOrder.set(parsed.order, set);
     }
     if (set.files[parsed.kind] === undefined || path < set.files[parsed.kind]!) set.files[parsed.kind] = path;
@@ -134,7 +143,8 @@ function nearestInstant(s: Stamp, time: number, timeZone?: string): number {
 
 /** Orders sets by start instant, then by stamp. */
 export function compareSets(a: LogSetInfo, b: LogSetInfo): number {
-  return a.start - b.start || stampOrder(a.fields) - stampOrder(b.fields);
+  return a.start - b.start || stampOrder(a.fields) - stampOrder(b.fields) ||
+    (a.sequence ?? 0) - (b.sequence ?? 0);
 }
 
 function stampOrder(s: Stamp): number {

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { encodeText, unescapeField } from "../../src/model/text.ts";
+import { FIELD_CAPS } from "../../src/log/bounds.ts";
 import { waitFor } from "../helpers.ts";
 import { type Arg, bytes, type Hostile, monitorCommand, readLogBytes, startHostile } from "./hostile.ts";
 
@@ -161,7 +162,10 @@ function checkProcess(logs: Record<string, string>, c: Case, h: Hostile, port: n
   const opened = events.filter((e) => e.event === "opened" && e.localPort === h.localPort && e.pid === h.pid);
   assert.equal(opened.length, 1);
   assert.deepEqual(encodeText(opened[0].processPath), h.exe);
-  assert.equal(opened[0].commandLine, unescapeField(commandLine));
+  // the command line is in the set's `process` record of the instance, not repeated in each change
+  assert.equal(opened[0].commandLine, undefined);
+  const described = events.find((e) => e.event === "process" && e.pid === h.pid);
+  assert.equal(described?.commandLine, unescapeField(commandLine));
 }
 
 /** Runs the monitor and every case; returns the logs (as checked text) and the snapshot table. */
@@ -289,15 +293,16 @@ Deno.test({
     }
     for (const text of Object.values(logs)) assert.ok(!text.includes("Hunter2"), "no secret in any log");
 
-    // The argv that stalled polling: the first 32 KB are logged, the rest is counted exactly.
+    // The argv that stalled polling: its start is logged up to the flood cap, the rest is counted exactly.
     const stall = started[cases.indexOf(CASES.stall)];
     const argv = argvBytes(CASES.stall, port);
-    const expected = new TextDecoder().decode(argv.subarray(0, 32 * 1024).map((b) => b === 0 ? 0x20 : b));
-    const cut = argv.length - 32 * 1024;
-    assert.equal(
-      entryValue(pidsEntry(logs.PIDS, stall.pid), "Command line"),
-      `${expected}…[cut ${cut} bytes]`,
-    );
+    const logged = entryValue(pidsEntry(logs.PIDS, stall.pid), "Command line");
+    const m = /^(.*)…\[cut (\d+) bytes\]$/.exec(logged);
+    assert.ok(m, logged.slice(-100));
+    const kept = new TextEncoder().encode(m[1]).length;
+    assert.ok(kept > 1024 && kept <= FIELD_CAPS.commandLine, `${kept} bytes kept`);
+    assert.equal(m[1], new TextDecoder().decode(argv.subarray(0, kept).map((b) => b === 0 ? 0x20 : b)));
+    assert.equal(kept + Number(m[2]), argv.length, "every byte cut is counted");
   },
 });
 

@@ -1,0 +1,165 @@
+/**
+ * Formatting into one set: each record, change and alert becomes its lines in per-file byte
+ * buffers, item by item, so the writer can stop at any item boundary (a file would pass the size
+ * limit) and go on in the next set. A PR-PIDS entry and a PR-EVENTS `process` record describe a
+ * process instance once per set; every value is bounded first ({@link boundProcess}).
+ *
+ * @module
+ */
+
+import type { Alert, Change, HostInfo, ProcessInfo, SocketRecord } from "../model/types.ts";
+import { processIdentity } from "../diff/diff.ts";
+import { boundPorts, boundProcess, fitJsonLine, MAX_LINE_BYTES } from "./bounds.ts";
+import { portsLine, processEntry } from "./classic.ts";
+import { alertRecord, eventRecord } from "./jsonl.ts";
+import type { LocalParts } from "./local_time.ts";
+import { type EventsRecord, processRecord, recordLine } from "./records.ts";
+import type { SetKind } from "./set_files.ts";
+
+const encoder = new TextEncoder();
+
+/** A growable byte buffer filled with `encodeInto` (no intermediate strings). */
+export class ByteBuffer {
+  #bytes = new Uint8Array(64 * 1024);
+  /** Bytes in use. */
+  length = 0;
+
+  /** Appends `text` as UTF-8. */
+  add(text: string): void {
+    const need = this.length + text.length * 3;
+    if (need > this.#bytes.length) {
+      const grown = new Uint8Array(Math.max(need, this.#bytes.length * 2));
+      grown.set(this.#bytes.subarray(0, this.length));
+      this.#bytes = grown;
+    }
+    this.length += encoder.encodeInto(text, this.#bytes.subarray(this.length)).written;
+  }
+
+  /** The bytes in use (a view, valid until the next `add`). */
+  view(): Uint8Array {
+    return this.#bytes.subarray(0, this.length);
+  }
+}
+
+/** Buffer lengths at an item boundary. */
+export type Mark = [
+  ports: number,
+  pids: number,
+  events: number,
+  alerts: number,
+  described: number,
+  recorded: number,
+];
+
+/** A JSON line within the cap: `line` itself, or its record re-cut. */
+function capped(line: string): string {
+  if (line.length * 3 <= MAX_LINE_BYTES || encoder.encode(line).length <= MAX_LINE_BYTES) return line;
+  return fitJsonLine(JSON.parse(line));
+}
+
+/** The formatter of the open set. */
+export class SetFormatter {
+  /** Pending bytes per file. */
+  readonly buffers: Record<SetKind, ByteBuffer> = {
+    PORTS: new ByteBuffer(),
+    PIDS: new ByteBuffer(),
+    EVENTS: new ByteBuffer(),
+    ALERTS: new ByteBuffer(),
+  };
+  /** pid → identity described in PR-PIDS / recorded in PR-EVENTS (committed). */
+  #described = new Map<number, string>();
+  #recorded = new Map<number, string>();
+  /** Not yet committed: [pid, identity]. */
+  #newDescribed: [number, string][] = [];
+  #newRecorded: [number, string][] = [];
+  /** The same, by pid, for lookups. */
+  #freshDescribed = new Map<number, string>();
+  #freshRecorded = new Map<number, string>();
+
+  /** @param host the host name of the records; @param eol line end of the classic files. */
+  constructor(private readonly host: HostInfo, private readonly eol: "\r\n" | "\n") {}
+
+  /** A new set: every process is described again. */
+  newSet(): void {
+    this.#described.clear();
+    this.#recorded.clear();
+    this.discard();
+  }
+
+  /** The state at an item boundary. */
+  mark(): Mark {
+    const b = this.buffers;
+    return [
+      b.PORTS.length,
+      b.PIDS.length,
+      b.EVENTS.length,
+      b.ALERTS.length,
+      this.#newDescribed.length,
+      this.#newRecorded.length,
+    ];
+  }
+
+  /** Back to `mark`: the items after it are not written. */
+  undo(m: Mark): void {
+    const b = this.buffers;
+    [b.PORTS.length, b.PIDS.length, b.EVENTS.length, b.ALERTS.length] = m;
+    this.#newDescribed.length = m[4];
+    this.#newRecorded.length = m[5];
+    this.#freshDescribed = new Map(this.#newDescribed);
+    this.#freshRecorded = new Map(this.#newRecorded);
+  }
+
+  /** The buffers were written: the processes they describe count as described. */
+  committed(): void {
+    for (const [pid, id] of this.#newDescribed) this.#described.set(pid, id);
+    for (const [pid, id] of this.#newRecorded) this.#recorded.set(pid, id);
+    this.discard();
+  }
+
+  /** The buffers were not written. */
+  discard(): void {
+    for (const b of Object.values(this.buffers)) b.length = 0;
+    this.#newDescribed.length = 0;
+    this.#newRecorded.length = 0;
+    this.#freshDescribed.clear();
+    this.#freshRecorded.clear();
+  }
+
+  /** Adds one non-change record. */
+  addRecord(record: EventsRecord, time: number): void {
+    this.buffers.EVENTS.add(recordLine(record, time, this.host.computerName) + "\n");
+  }
+
+  /** Adds one alert. */
+  addAlert(alert: Alert): void {
+    const a = alert.change?.process
+      ? { ...alert, change: { ...alert.change, process: boundProcess(alert.change.process) } }
+      : alert;
+    this.buffers.ALERTS.add(capped(alertRecord(a, this.host.computerName)) + "\n");
+  }
+
+  /** Adds one change: its PR-EVENTS line (after the instance's `process` record), PR-PORTS line, PR-PIDS entry. */
+  addChange(change: Change, time: LocalParts, sockets: () => SocketRecord[]): void {
+    const raw = change.process;
+    const p = raw ? boundProcess(raw) : undefined;
+    const c = p === raw ? change : { ...change, process: p };
+    const identity = p ? processIdentity(p) : "";
+    if (p && (this.#freshRecorded.get(p.pid) ?? this.#recorded.get(p.pid)) !== identity) {
+      this.#newRecorded.push([p.pid, identity]);
+      this.#freshRecorded.set(p.pid, identity);
+      this.addRecord(processRecord(p), change.time);
+    }
+    this.buffers.EVENTS.add(capped(eventRecord(c, this.host.computerName)) + "\n");
+    if (c.kind !== "opened") return;
+    this.buffers.PORTS.add(portsLine(time, c.socket, p) + this.eol);
+    if (!p || (this.#freshDescribed.get(p.pid) ?? this.#described.get(p.pid)) === identity) return;
+    this.#newDescribed.push([p.pid, identity]);
+    this.#freshDescribed.set(p.pid, identity);
+    const entry = processEntry(p, boundPorts(portsOf(p, sockets())), time);
+    this.buffers.PIDS.add(this.eol === "\n" ? entry : entry.replaceAll("\n", this.eol));
+  }
+}
+
+function portsOf(process: ProcessInfo, sockets: SocketRecord[]): SocketRecord[] {
+  return sockets.filter((s) => s.pid === process.pid);
+}
