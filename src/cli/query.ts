@@ -6,8 +6,11 @@
  */
 
 import type { CliIo } from "./main.ts";
+import { UsageError } from "../errors.ts";
+import type { ReadRow } from "../read/rows.ts";
 import { FILTER_HELP, newReadStats, pickColumns, readRows, RowWriter } from "../read/mod.ts";
 import { parseFormat } from "../read/format.ts";
+import { ecsLine } from "../read/ecs_rows.ts";
 import { ROW_COLUMNS, ROW_DATA_DEFAULT, ROW_TABLE_DEFAULT } from "../read/columns.ts";
 import {
   BufferedOut,
@@ -24,14 +27,15 @@ import {
 } from "./read_common.ts";
 
 const HELP =
-  `Usage: portreporter query [filters] [--format table|csv|jsonl] [--fields a,b,...] [--log-dir DIR | FILE...]
+  `Usage: portreporter query [filters] [--format table|csv|jsonl|ecs] [--fields a,b,...] [--log-dir DIR | FILE...]
 
 Every change (opened, closed, changed) in time order across all log sets, the open set included.
 Reads PR-EVENTS, or the classic PR-PORTS where a set has nothing else (original Port Reporter 1.01
 logs too). Streams: memory stays bounded whatever the size of the logs.
 
 Output:
-  --format <f>        table (default; aligned, escaped, local time), csv (with a header), jsonl
+  --format <f>        table (default; aligned, escaped, local time), csv (with a header), jsonl,
+                      ecs (JSON Lines in the Elastic Common Schema; --fields does not apply)
   --fields <a,b,...>  Columns, in order: ${ROW_COLUMNS.map((c) => c.name).join(", ")}
   --no-header         Table without the zone line and headings
 ${SOURCE_HELP}
@@ -45,7 +49,11 @@ export async function commandQuery(args: string[], io: CliIo): Promise<number> {
     ...READ_FILTER_FLAGS,
   });
   if (values.help) return io.out(HELP), 0;
-  const format = parseFormat(values.format);
+  const ecs = values.format?.toLowerCase() === "ecs";
+  if (ecs && values.fields !== undefined) {
+    throw new UsageError("query: --fields does not apply to --format ecs");
+  }
+  const format = ecs ? "jsonl" : parseFormat(values.format, ["table", "csv", "jsonl"]);
   const columns = pickColumns(
     ROW_COLUMNS,
     format === "table" ? ROW_TABLE_DEFAULT : ROW_DATA_DEFAULT,
@@ -55,7 +63,8 @@ export async function commandQuery(args: string[], io: CliIo): Promise<number> {
   const sets = await resolveSets("query", { logDir: values["log-dir"], files: positionals }, timeZone);
   const stats = newReadStats();
   const out = new BufferedOut(io.out);
-  const writer = new RowWriter(columns, format, display, out.write, !values["no-header"]);
+  const table = new RowWriter(columns, format, display, out.write, !values["no-header"]);
+  const writer = ecs ? { add: (row: ReadRow) => out.write(ecsLine(row)), flush: () => {} } : table;
   return await untilPipeCloses(async () => {
     for await (
       const row of readRows(sets, { stats, prefilter: filter.prefilter, since: filter.since, timeZone })

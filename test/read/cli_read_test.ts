@@ -420,3 +420,28 @@ Deno.test("query --event lists record kinds (clock-jump, heartbeat) with their d
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("query --format ecs: one Elastic Common Schema document per change, the same mapping the shippers use", async () => {
+  const dir = await fixture();
+  try {
+    const r = await runCli(["query", "--log-dir", dir, "--format", "ecs", "--port", "8000"], { env: ENV });
+    assert.equal(r.code, 0, r.stderr);
+    const docs = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.ok(docs.length > 0);
+    const listen = docs[0];
+    assert.equal(listen["@timestamp"], "2026-11-26T10:00:00.000Z");
+    assert.deepEqual(listen.event.category, ["network"]);
+    assert.deepEqual(listen.event.type, ["start", "connection"]);
+    assert.equal(listen.event.action, "endpoint-opened");
+    assert.equal(listen.network.transport, "tcp");
+    assert.equal(listen.destination.port, 8000);
+    assert.equal(listen.process.name, "python3");
+    assert.equal(listen.user.name, "alice");
+    assert.equal(listen.portreporter.state, "LISTEN");
+    const bad = await runCli(["query", "--log-dir", dir, "--format", "ecs", "--fields", "pid"], { env: ENV });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^portreporter: query: --fields does not apply to --format ecs\n$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
