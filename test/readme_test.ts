@@ -37,9 +37,15 @@ const RUN_BY: { block: string; by: string; test: string }[] = [
   },
   {
     block: [
-      "npx -y deno@2.9.6 task start                    # the monitor on its defaults (Ctrl+C stops; it prints where the logs are)",
-      "npx -y deno@2.9.6 task start --interval 500     # options of 'portreporter run' go after the task name",
+      "npx -y deno@2.9.6 task start    # run the monitor on its defaults (Ctrl+C stops; it prints where the logs are)",
+      "npx -y deno@2.9.6 task test     # run the tests (see Tests and CI)",
     ].join("\n"),
+    by: "test/readme_test.ts",
+    test: "README: the first two commands: the monitor on its defaults, and the test command CI runs",
+  },
+  {
+    block:
+      "npx -y deno@2.9.6 task start --interval 500     # options of 'portreporter run' go after the task name",
     by: "test/readme_test.ts",
     test: "README: deno task start, with and without options, starts the monitor",
   },
@@ -192,31 +198,52 @@ Deno.test("README: the first commands run as shown", async () => {
   }
 });
 
+Deno.test("README: the first two commands: the monitor on its defaults, and the test command CI runs", async () => {
+  const commands = await commandsOf(
+    "README: the first two commands: the monitor on its defaults, and the test command CI runs",
+  );
+  assert.deepEqual(commands, ["npx -y deno@2.9.6 task start", "npx -y deno@2.9.6 task test"]);
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  const first = fencedBlocks(readme).find((b) => COMMAND_LANGS.has(b.lang));
+  assert.equal(
+    first?.content.split("\n")[0].replace(/\s+#.*$/, ""),
+    commands[0],
+    "the README starts with them",
+  );
+  await startsAndStops(commands[0]);
+  // the tests are not run from inside themselves: CI runs exactly this task
+  const ci = await Deno.readTextFile(join(ROOT, ".ci", "run"));
+  assert.match(ci, /^run_counted deno task test$/m, ".ci/run calls the README's test command");
+});
+
 Deno.test("README: deno task start, with and without options, starts the monitor", async () => {
   const commands = await commandsOf("README: deno task start, with and without options, starts the monitor");
-  assert.equal(commands.length, 2);
-  for (const line of commands) {
-    const dir = await Deno.makeTempDir({ prefix: "portreporter-readme-" });
-    try {
-      const child = new Deno.Command("bash", {
-        args: ["-c", `exec ${asTyped(line)} --log-dir '${dir}'`],
-        cwd: ROOT,
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-      let stderr = "";
-      const reading = (async () => {
-        for await (const chunk of child.stderr) stderr += new TextDecoder().decode(chunk);
-      })();
-      await waitFor(`${line}: the start line`, () => (/logging to /.test(stderr) ? true : undefined));
-      child.kill("SIGTERM");
-      assert.equal((await child.status).code, 0, stderr);
-      await reading;
-      assert.match(stderr, /stopped after \d+ polls?: /);
-      assert.match(stderr, line.includes("--interval 500") ? /every 500 ms/ : /every 1000 ms/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  }
+  assert.equal(commands.length, 1);
+  for (const line of commands) await startsAndStops(line);
 });
+
+/** Runs a `deno task start` line of the README with a temporary log directory, then stops it with SIGTERM. */
+async function startsAndStops(line: string): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "portreporter-readme-" });
+  try {
+    const child = new Deno.Command("bash", {
+      args: ["-c", `exec ${asTyped(line)} --log-dir '${dir}'`],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let stderr = "";
+    const reading = (async () => {
+      for await (const chunk of child.stderr) stderr += new TextDecoder().decode(chunk);
+    })();
+    await waitFor(`${line}: the start line`, () => (/logging to /.test(stderr) ? true : undefined));
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0, stderr);
+    await reading;
+    assert.match(stderr, /stopped after \d+ polls?: /);
+    assert.match(stderr, line.includes("--interval 500") ? /every 500 ms/ : /every 1000 ms/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
