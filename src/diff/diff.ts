@@ -14,7 +14,8 @@
  * Kernel events (`Snapshot.events`, Linux) are merged before the poll's rows: a close event for an
  * endpoint a poll saw is its `closed` (at the event's time, `source: "event"`); a close event for an
  * endpoint no poll saw is one `opened` plus one `closed`. Either way the endpoint's later ownerless
- * TIME_WAIT row is a silent remnant. Without events, an ownerless TIME_WAIT row nobody was seen
+ * TIME_WAIT row is a silent remnant (not remembered when the snapshots leave TIME_WAIT out,
+ * `Snapshot.omitsTimeWait`: no row of a destroyed socket can follow its event). Without events, an ownerless TIME_WAIT row nobody was seen
  * owning is one `closed` marked `seenAfterClose` (its open and owner were missed), never an `opened`
  * with a `closed` a minute later. Endpoints of the first snapshot were open before the monitor
  * started: their `closed` marks the duration as a bound (`durationExact: false`).
@@ -257,7 +258,11 @@ export class EndpointTracker {
   }
 
   /** Merges the close events of one snapshot (see the module description). */
-  #applyEvents({ events = [], processes }: Snapshot, changes: Change[], generation: number): void {
+  #applyEvents(
+    { events = [], processes, omitsTimeWait }: Snapshot,
+    changes: Change[],
+    generation: number,
+  ): void {
     const byEndpoint = new Map<string, string>();
     this.#endpoints.forEach((tracked, key) => { // forEach: no [key, value] array per entry
       if (tracked.remnant || tracked.seen !== generation - 1) return;
@@ -290,6 +295,7 @@ export class EndpointTracker {
         const pid = event.socket.pid;
         changes.push(...eventOnlyChanges(event, pid === 0 ? undefined : processes.get(pid)));
       }
+      if (omitsTimeWait) continue; // no remnant row can follow: nothing to remember
       this.#closedByEvent.delete(endpoint); // re-inserted last: the map stays in time order
       this.#closedByEvent.set(endpoint, event.time);
     }

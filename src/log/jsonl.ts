@@ -9,39 +9,107 @@
  */
 
 import type { Alert, Change, ProcessInfo } from "../model/types.ts";
-import { jsonLine, needsJsonEscape } from "../model/text.ts";
+import { jsonLine } from "../model/text.ts";
 
 /** The schema version written in every record as `v`. */
 export const EVENT_SCHEMA_VERSION = 1;
 
-/** Per process instance: whether none of its strings needs more than JSON.stringify's escaping. */
-const plainProcesses = new WeakMap<ProcessInfo, boolean>();
-
-function isPlainProcess(p: ProcessInfo): boolean {
-  let plain = plainProcesses.get(p);
-  if (plain === undefined) {
-    const strings = [p.name, p.path, p.commandLine, p.user, p.parentName, ...(p.services ?? [])];
-    plain = !strings.some((v) => v !== undefined && needsJsonEscape(v));
-    plainProcesses.set(p, plain);
-  }
-  return plain;
-}
-
 /**
  * A change as one flat JSON object (no line end). Absent fields are omitted, never `null`-filled.
- * The strings that can come from another process are the owner's and the plugins' (`extra`); when
- * none of them needs it, the line is not scanned again (the hot path of the writer). The command line
- * and modules of the process are not repeated here: they are in the set's `process` record of that
- * instance (pid + `processStart`), written once per set.
+ * The strings that can come from another process are the owner's and the plugins' (`extra`). The
+ * command line and modules of the process are not repeated here: they are in the set's `process`
+ * record of that instance (pid + `processStart`), written once per set.
+ *
+ * The writer's hot path: without `extra` the line is put together from pieces, the owner's fields
+ * once per process instance, the time's text once per second; byte for byte what `jsonLine` makes of
+ * {@link eventObject} (pinned by a test over many shapes of change).
  */
 export function eventRecord(change: Change, host: string): string {
-  const record = eventObject(change, host);
-  const plain = change.extra === undefined && !needsJsonEscape(host) &&
-    (change.process === undefined || isPlainProcess(change.process));
-  return plain ? JSON.stringify(record) : jsonLine(record);
+  if (change.extra !== undefined) return jsonLine(eventObject(change, host));
+  const s = change.socket;
+  const p = change.process;
+  let line = `{"v":${EVENT_SCHEMA_VERSION},"event":${text(change.kind)},"time":"${isoTime(change.time)}",` +
+    `"host":${hostJson(host)},"protocol":${text(s.protocol)},"family":${number(s.family)},` +
+    `"localAddress":${text(s.localAddress)},"localPort":${number(s.localPort)},` +
+    `"remoteAddress":${text(s.remoteAddress)},"remotePort":${number(s.remotePort)}`;
+  if (s.state !== undefined) line += `,"state":${s.state === null ? "null" : text(s.state)}`;
+  const previous = change.previousState;
+  if (previous !== undefined) line += `,"previousState":${previous === null ? "null" : text(previous)}`;
+  if (s.scopeId !== undefined) line += `,"scopeId":${number(s.scopeId)}`;
+  line += `,"pid":${number(s.pid)}`;
+  if (s.holders !== undefined) line += `,"holders":${jsonLine(s.holders)}`;
+  if (p !== undefined) line += processFields(p);
+  line += `,"firstSeen":"${isoTime(change.firstSeen)}"`;
+  if (change.durationMs !== undefined) line += `,"durationMs":${number(change.durationMs)}`;
+  if (change.durationExact !== undefined) line += `,"durationExact":${change.durationExact}`;
+  if (change.seenAfterClose !== undefined) line += `,"seenAfterClose":${change.seenAfterClose}`;
+  line += `,"source":${text(change.source ?? "poll")}`;
+  if (change.bytesSent !== undefined) line += `,"bytesSent":${number(change.bytesSent)}`;
+  if (change.bytesReceived !== undefined) line += `,"bytesReceived":${number(change.bytesReceived)}`;
+  return line + "}";
 }
 
-function eventObject(change: Change, host: string): Record<string, unknown> {
+/** Characters a JSON string may hold as they are, for {@link jsonLine} too. */
+// deno-lint-ignore no-control-regex -- the control characters are what it rules out
+const PLAIN_TEXT = /^[^"\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]*$/;
+
+/** A string as {@link jsonLine} writes it (most are plain: quoted as they are). */
+function text(value: string): string {
+  return PLAIN_TEXT.test(value) ? `"${value}"` : jsonLine(value);
+}
+
+/** A number as JSON writes it (`null` when not finite). */
+function number(n: number): string {
+  return Number.isFinite(n) ? String(n) : "null";
+}
+
+let lastHost = "";
+let lastHostJson = '""';
+function hostJson(host: string): string {
+  if (host !== lastHost) {
+    lastHostJson = jsonLine(host);
+    lastHost = host;
+  }
+  return lastHostJson;
+}
+
+/** The owner's fields of {@link eventObject} (`processName` … `processStart`) as JSON text, with a leading comma. */
+const processJson = new WeakMap<ProcessInfo, string>();
+function processFields(p: ProcessInfo): string {
+  let json = processJson.get(p);
+  if (json === undefined) {
+    const text = jsonLine({
+      processName: p.name,
+      processPath: p.path,
+      parentPid: p.parentPid,
+      parentName: p.parentName,
+      user: p.user,
+      services: p.services?.length ? p.services : undefined,
+      processStart: p.startTime === undefined ? undefined : new Date(p.startTime).toISOString(),
+    });
+    json = text.length > 2 ? "," + text.slice(1, -1) : "";
+    processJson.set(p, json);
+  }
+  return json;
+}
+
+let isoSecond = NaN;
+let isoPrefix = "";
+/** `new Date(ms).toISOString()`, its text up to the second made once per second. */
+export function isoTime(ms: number): string {
+  const whole = Math.trunc(ms);
+  const second = Math.floor(whole / 1000);
+  if (second !== isoSecond) {
+    const text = new Date(whole).toISOString(); // throws for an invalid time, as before
+    isoPrefix = text.slice(0, -4);
+    isoSecond = second;
+  }
+  const millis = whole - second * 1000;
+  return `${isoPrefix}${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
+}
+
+/** The flat object of {@link eventRecord}, for records with plugin fields and for alerts. */
+export function eventObject(change: Change, host: string): Record<string, unknown> {
   const s = change.socket;
   const p = change.process;
   return {

@@ -15,31 +15,9 @@ import { alertRecord, eventRecord } from "./jsonl.ts";
 import type { LocalParts } from "./local_time.ts";
 import { type EventsRecord, processRecord, recordLine } from "./records.ts";
 import type { SetKind } from "./set_files.ts";
+import { ByteBuffer } from "./byte_buffer.ts";
 
 const encoder = new TextEncoder();
-
-/** A growable byte buffer filled with `encodeInto` (no intermediate strings). */
-export class ByteBuffer {
-  #bytes = new Uint8Array(64 * 1024);
-  /** Bytes in use. */
-  length = 0;
-
-  /** Appends `text` as UTF-8. */
-  add(text: string): void {
-    const need = this.length + text.length * 3;
-    if (need > this.#bytes.length) {
-      const grown = new Uint8Array(Math.max(need, this.#bytes.length * 2));
-      grown.set(this.#bytes.subarray(0, this.length));
-      this.#bytes = grown;
-    }
-    this.length += encoder.encodeInto(text, this.#bytes.subarray(this.length)).written;
-  }
-
-  /** The bytes in use (a view, valid until the next `add`). */
-  view(): Uint8Array {
-    return this.#bytes.subarray(0, this.length);
-  }
-}
 
 /** Buffer lengths at an item boundary. */
 export type Mark = [
@@ -143,21 +121,29 @@ export class SetFormatter {
     const raw = change.process;
     const p = raw ? boundProcess(raw) : undefined;
     const c = p === raw ? change : { ...change, process: p };
-    const identity = p ? processIdentity(p) : "";
+    const identity = p ? identityOf(p) : "";
     if (p && (this.#freshRecorded.get(p.pid) ?? this.#recorded.get(p.pid)) !== identity) {
       this.#newRecorded.push([p.pid, identity]);
       this.#freshRecorded.set(p.pid, identity);
       this.addRecord(processRecord(p), change.time);
     }
-    this.buffers.EVENTS.add(capped(eventRecord(c, this.host.computerName)) + "\n");
+    this.buffers.EVENTS.addLine(capped(eventRecord(c, this.host.computerName)), "\n");
     if (c.kind !== "opened") return;
-    this.buffers.PORTS.add(portsLine(time, c.socket, p) + this.eol);
+    this.buffers.PORTS.addLine(portsLine(time, c.socket, p), this.eol);
     if (!p || (this.#freshDescribed.get(p.pid) ?? this.#described.get(p.pid)) === identity) return;
     this.#newDescribed.push([p.pid, identity]);
     this.#freshDescribed.set(p.pid, identity);
     const entry = processEntry(p, boundPorts(portsOf(p, sockets())), time);
     this.buffers.PIDS.add(this.eol === "\n" ? entry : entry.replaceAll("\n", this.eol));
   }
+}
+
+/** {@link processIdentity}, made once per process record. */
+const identities = new WeakMap<ProcessInfo, string>();
+function identityOf(p: ProcessInfo): string {
+  let identity = identities.get(p);
+  if (identity === undefined) identities.set(p, identity = processIdentity(p));
+  return identity;
 }
 
 function portsOf(process: ProcessInfo, sockets: SocketRecord[]): SocketRecord[] {

@@ -141,6 +141,11 @@ export interface Snapshot {
   events?: SocketEvent[];
   /** Events received and known dropped by the event sources since the collector started (Linux). */
   eventCounts?: { received: number; dropped: number };
+  /**
+   * `true` when `sockets` leave out TCP TIME_WAIT remnants because an event source reports every
+   * close (Linux destroy notifications): no row of a socket closed by an event can follow it then.
+   */
+  omitsTimeWait?: true;
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   type SocketRecord,
   systemClock,
 } from "../../model/types.ts";
-import { SockDiagClient } from "./netlink.ts";
+import { INET_DIAG_ALL_STATES, INET_DIAG_STATES_BUT_TIME_WAIT, SockDiagClient } from "./netlink.ts";
 import { readProcNetTables } from "./procnet.ts";
 import { RecordCache } from "./record_cache.ts";
 import { SocketOwnerMap, type SocketOwnerMapOptions } from "./owners.ts";
@@ -54,6 +54,8 @@ export interface SocketTableDumper {
    * failure.
    */
   dumpAll(rows: SocketRecord[], cache?: RecordCache): SocketRecord[];
+  /** The TCP states dumped (bit n = Linux state n); see {@link SockDiagClient.tcpStates}. */
+  tcpStates?: number;
   /** Releases the client. */
   close(): void;
 }
@@ -113,6 +115,8 @@ export function createLinuxCollector(
     if (activeSource === "netlink") {
       try {
         netlink ??= openNetlink();
+        // While destroy notifications report every close, a TIME_WAIT remnant tells nothing new.
+        netlink.tcpStates = capture?.sources.destroy ? INET_DIAG_STATES_BUT_TIME_WAIT : INET_DIAG_ALL_STATES;
         recordCache.beginPoll();
         return netlink.dumpAll([], recordCache);
       } catch (error) {
@@ -151,6 +155,9 @@ export function createLinuxCollector(
         };
         for (const socket of sockets) addProcess(socket.pid);
         const snapshot: Snapshot = { time, sockets, processes: processMap, warnings };
+        if (netlink?.tcpStates === INET_DIAG_STATES_BUT_TIME_WAIT && activeSource === "netlink") {
+          snapshot.omitsTimeWait = true;
+        }
         if (capture && events) {
           attributeToListeners(events.map((e) => e.socket), listeners, true);
           for (const { socket, process } of events) {

@@ -27,80 +27,32 @@ import { OsCallError } from "../../errors.ts";
 import { type LibcLibrary, openLibc } from "./ffi_libc.ts";
 import { ipv4Text, ipv6Text } from "./address.ts";
 import { linuxTcpStateName } from "./tcp_states.ts";
+import {
+  AF_INET6,
+  AF_NETLINK,
+  encodeSockDiagRequest,
+  encodeTcpDiagCompatRequest,
+  INET_DIAG_ALL_STATES,
+  INET_DIAG_REQ_SIZE,
+  INET_DIAG_REQ_V2_SIZE,
+  NETLINK_SOCK_DIAG,
+  NLMSG_ALIGNTO,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  NLMSG_LEN_OFFSET,
+  NLMSG_TYPE_OFFSET,
+  SO_RCVTIMEO,
+  SOCK_CLOEXEC,
+  SOCK_DIAG_BY_FAMILY,
+  SOCK_RAW,
+  SOCKADDR_NL_SIZE,
+  SOL_SOCKET,
+  TCP_TIME_WAIT_NUMBER,
+  TCPDIAG_GETSOCK,
+} from "./netlink_request.ts";
 
-// ---- socket(2) and netlink constants -------------------------------------------------------------
-
-/** `AF_NETLINK` address family. */
-export const AF_NETLINK = 16;
-/** `AF_INET` address family. */
-export const AF_INET = 2;
-/** `AF_INET6` address family. */
-export const AF_INET6 = 10;
-/** `SOCK_RAW` socket type. */
-export const SOCK_RAW = 3;
-/** `SOCK_CLOEXEC` flag for the socket type. */
-export const SOCK_CLOEXEC = 0o2000000;
-/** `NETLINK_SOCK_DIAG` netlink protocol. */
-export const NETLINK_SOCK_DIAG = 4;
-/** `IPPROTO_TCP`. */
-export const IPPROTO_TCP = 6;
-/** `IPPROTO_UDP`. */
-export const IPPROTO_UDP = 17;
-/** `SOL_SOCKET` option level. */
-export const SOL_SOCKET = 1;
-/** `SO_RCVTIMEO` option (x86_64 / aarch64 `struct timeval` flavour). */
-export const SO_RCVTIMEO = 20;
-
-/** `struct nlmsghdr` size in bytes (`NLMSG_HDRLEN`). */
-export const NLMSG_HDRLEN = 16;
-/** `nlmsghdr.nlmsg_len` offset (u32, host order): length of header plus payload. */
-export const NLMSG_LEN_OFFSET = 0;
-/** `nlmsghdr.nlmsg_type` offset (u16, host order). */
-export const NLMSG_TYPE_OFFSET = 4;
-/** `nlmsghdr.nlmsg_flags` offset (u16, host order). */
-export const NLMSG_FLAGS_OFFSET = 6;
-/** `nlmsghdr.nlmsg_seq` offset (u32, host order). */
-export const NLMSG_SEQ_OFFSET = 8;
-/** `nlmsghdr.nlmsg_pid` offset (u32, host order). */
-export const NLMSG_PID_OFFSET = 12;
-/** Netlink messages are padded to this alignment (`NLMSG_ALIGNTO`). */
-export const NLMSG_ALIGNTO = 4;
-/** `NLMSG_ERROR` message type; payload starts with a negative errno (0 = ack). */
-export const NLMSG_ERROR = 2;
-/** `NLMSG_DONE` message type: end of a dump. */
-export const NLMSG_DONE = 3;
-/** `SOCK_DIAG_BY_FAMILY` request and reply message type. */
-export const SOCK_DIAG_BY_FAMILY = 20;
-/** `TCPDIAG_GETSOCK` request and reply message type: TCP of both address families in one dump. */
-export const TCPDIAG_GETSOCK = 18;
-/** `NLM_F_REQUEST` flag. */
-export const NLM_F_REQUEST = 0x1;
-/** `NLM_F_DUMP` flags (`NLM_F_ROOT | NLM_F_MATCH`). */
-export const NLM_F_DUMP = 0x300;
-
-/** `struct sockaddr_nl` size: family u16, pad u16, pid u32 (0 = the kernel), groups u32. */
-export const SOCKADDR_NL_SIZE = 12;
-
-/** `struct inet_diag_req_v2` size in bytes. */
-export const INET_DIAG_REQ_V2_SIZE = 56;
-/** `inet_diag_req_v2.sdiag_family` offset (u8). */
-export const INET_DIAG_REQ_FAMILY_OFFSET = 0;
-/** `inet_diag_req_v2.sdiag_protocol` offset (u8). */
-export const INET_DIAG_REQ_PROTOCOL_OFFSET = 1;
-/** `inet_diag_req_v2.idiag_ext` offset (u8): extensions wanted, none. */
-export const INET_DIAG_REQ_EXT_OFFSET = 2;
-/** `inet_diag_req_v2.idiag_states` offset (u32 bit mask, bit n = state n). */
-export const INET_DIAG_REQ_STATES_OFFSET = 4;
-/** Every state bit set: dump sockets in any state. */
-export const INET_DIAG_ALL_STATES = 0xffffffff;
-
-/** `struct inet_diag_req` (the `TCPDIAG_GETSOCK` request) size in bytes. */
-export const INET_DIAG_REQ_SIZE = 60;
-/**
- * `inet_diag_req.idiag_states` offset (u32 bit mask), after family, two lengths, ext (u8 each) and the
- * 48-byte `inet_diag_sockid`. The family byte is ignored by the kernel (it dumps both).
- */
-export const INET_DIAG_REQ_COMPAT_STATES_OFFSET = 52;
+export * from "./netlink_request.ts";
 
 /** `struct inet_diag_msg` size in bytes (attributes may follow it). */
 export const INET_DIAG_MSG_SIZE = 72;
@@ -120,8 +72,6 @@ export const IDIAG_DST_OFFSET = 24;
 export const IDIAG_IF_OFFSET = 40;
 /** `inet_diag_msg.id.idiag_cookie` offset (two u32 words, host order, low word first). */
 export const IDIAG_COOKIE_OFFSET = 44;
-/** Linux state number of `TCP_TIME_WAIT`. */
-export const TCP_TIME_WAIT_NUMBER = 6;
 /** `inet_diag_msg.idiag_uid` offset (u32, host order). */
 export const IDIAG_UID_OFFSET = 64;
 /** `inet_diag_msg.idiag_inode` offset (u32, host order); 0 for TIME_WAIT and request sockets. */
@@ -304,46 +254,6 @@ export function decodeInetDiagMessages(
   return rows;
 }
 
-/**
- * Writes the 72-byte `SOCK_DIAG_BY_FAMILY` dump request for one table into `into` (zeroed first).
- * @returns `into`.
- */
-export function encodeSockDiagRequest(
-  into: Uint8Array,
-  protocol: Protocol,
-  family: AddressFamily,
-  sequence: number,
-): Uint8Array {
-  into.fill(0, 0, NLMSG_HDRLEN + INET_DIAG_REQ_V2_SIZE);
-  const view = new DataView(into.buffer, into.byteOffset, into.byteLength);
-  view.setUint32(NLMSG_LEN_OFFSET, NLMSG_HDRLEN + INET_DIAG_REQ_V2_SIZE, true);
-  view.setUint16(NLMSG_TYPE_OFFSET, SOCK_DIAG_BY_FAMILY, true);
-  view.setUint16(NLMSG_FLAGS_OFFSET, NLM_F_REQUEST | NLM_F_DUMP, true);
-  view.setUint32(NLMSG_SEQ_OFFSET, sequence >>> 0, true);
-  const request = NLMSG_HDRLEN;
-  view.setUint8(request + INET_DIAG_REQ_FAMILY_OFFSET, family === 6 ? AF_INET6 : AF_INET);
-  view.setUint8(request + INET_DIAG_REQ_PROTOCOL_OFFSET, protocol === "tcp" ? IPPROTO_TCP : IPPROTO_UDP);
-  view.setUint8(request + INET_DIAG_REQ_EXT_OFFSET, 0);
-  view.setUint32(request + INET_DIAG_REQ_STATES_OFFSET, INET_DIAG_ALL_STATES, true);
-  return into;
-}
-
-/**
- * Writes the 76-byte `TCPDIAG_GETSOCK` dump request (TCP, IPv4 and IPv6, every state) into `into`
- * (zeroed first).
- * @returns `into`.
- */
-export function encodeTcpDiagCompatRequest(into: Uint8Array, sequence: number): Uint8Array {
-  into.fill(0, 0, NLMSG_HDRLEN + INET_DIAG_REQ_SIZE);
-  const view = new DataView(into.buffer, into.byteOffset, into.byteLength);
-  view.setUint32(NLMSG_LEN_OFFSET, NLMSG_HDRLEN + INET_DIAG_REQ_SIZE, true);
-  view.setUint16(NLMSG_TYPE_OFFSET, TCPDIAG_GETSOCK, true);
-  view.setUint16(NLMSG_FLAGS_OFFSET, NLM_F_REQUEST | NLM_F_DUMP, true);
-  view.setUint32(NLMSG_SEQ_OFFSET, sequence >>> 0, true);
-  view.setUint32(NLMSG_HDRLEN + INET_DIAG_REQ_COMPAT_STATES_OFFSET, INET_DIAG_ALL_STATES, true);
-  return into;
-}
-
 // ---- I/O -----------------------------------------------------------------------------------------
 
 /** Largest request we send (the v2 one; the compat one is 4 bytes shorter). */
@@ -362,6 +272,11 @@ export class SockDiagClient {
   readonly #request = new Uint8Array(REQUEST_BUFFER_SIZE);
   /** Whether the kernel answers `TCPDIAG_GETSOCK`; undefined until tried. */
   #tcpCompat: boolean | undefined;
+  /**
+   * The TCP states the dumps ask for (bit n = Linux state n): every state by default;
+   * `INET_DIAG_STATES_BUT_TIME_WAIT` leaves TIME_WAIT remnants in the kernel. UDP is always dumped whole.
+   */
+  tcpStates = INET_DIAG_ALL_STATES;
   readonly #kernelAddress = new Uint8Array(SOCKADDR_NL_SIZE);
   readonly #receiveBuffer = new Uint8Array(RECEIVE_BUFFER_SIZE);
   readonly #receiveView = new DataView(this.#receiveBuffer.buffer);
@@ -419,8 +334,15 @@ export class SockDiagClient {
     try {
       this.#sequence = (this.#sequence + 1) >>> 0;
       const length = family === "both"
-        ? (encodeTcpDiagCompatRequest(this.#request, this.#sequence), NLMSG_HDRLEN + INET_DIAG_REQ_SIZE)
-        : (encodeSockDiagRequest(this.#request, protocol, family, this.#sequence),
+        ? (encodeTcpDiagCompatRequest(this.#request, this.#sequence, this.tcpStates),
+          NLMSG_HDRLEN + INET_DIAG_REQ_SIZE)
+        : (encodeSockDiagRequest(
+          this.#request,
+          protocol,
+          family,
+          this.#sequence,
+          protocol === "tcp" ? this.tcpStates : INET_DIAG_ALL_STATES,
+        ),
           NLMSG_HDRLEN + INET_DIAG_REQ_V2_SIZE);
       const sent = Number(
         libc.sendto(socket, this.#request, BigInt(length), 0, this.#kernelAddress, SOCKADDR_NL_SIZE),

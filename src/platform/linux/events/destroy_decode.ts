@@ -59,8 +59,8 @@ export const TCPI_MIN_SIZE_FOR_BYTES = TCPI_BYTES_RECEIVED_OFFSET + 8;
 export interface DestroyedSocket {
   /** The endpoint (pid 0, no inode); `state` is the kernel's state at destruction (usually `CLOSED`). */
   socket: SocketRecord;
-  /** The kernel's socket cookie (the same one its dumps carry), as a decimal string. */
-  cookie: string;
+  /** The kernel's socket cookie (the same one its dumps carry; a counter, exact as a number). */
+  cookie: number;
   /** `tcpi_bytes_acked` (TCP only). */
   bytesSent?: number;
   /** `tcpi_bytes_received` (TCP only). */
@@ -125,14 +125,17 @@ function decodeDestroyMessage(
   const protocol = protocolNumber === IPPROTO_TCP ? "tcp" : "udp";
   const socket = decodeInetDiagMsg(view, payload, protocol);
   if (view.getUint32(payload + IDIAG_INODE_OFFSET, true) === 0) delete socket.inode;
-  const cookie = (BigInt(view.getUint32(payload + IDIAG_COOKIE_OFFSET + 4, true)) << 32n) |
-    BigInt(view.getUint32(payload + IDIAG_COOKIE_OFFSET, true));
-  const destroyed: DestroyedSocket = { socket, cookie: cookie.toString() };
+  const destroyed: DestroyedSocket = { socket, cookie: readU64(view, payload + IDIAG_COOKIE_OFFSET) };
   if (protocol === "tcp" && info >= 0 && infoLength >= TCPI_MIN_SIZE_FOR_BYTES) {
-    destroyed.bytesSent = Number(view.getBigUint64(info + TCPI_BYTES_ACKED_OFFSET, true));
-    destroyed.bytesReceived = Number(view.getBigUint64(info + TCPI_BYTES_RECEIVED_OFFSET, true));
+    destroyed.bytesSent = readU64(view, info + TCPI_BYTES_ACKED_OFFSET);
+    destroyed.bytesReceived = readU64(view, info + TCPI_BYTES_RECEIVED_OFFSET);
   }
   return destroyed;
+}
+
+/** A little-endian u64 as a number (exact below 2^53, no bigint made). */
+function readU64(view: DataView, at: number): number {
+  return view.getUint32(at + 4, true) * 0x1_0000_0000 + view.getUint32(at, true);
 }
 
 /**

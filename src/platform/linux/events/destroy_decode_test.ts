@@ -37,10 +37,10 @@ Deno.test("captured destroy notifications decode to the connection, its listener
     ]),
     [
       // tcp_info counts sequence space: the SYN and the FIN count one byte each
-      ["tcp", 4, "127.0.0.1:34354", "127.0.0.1:33571", "CLOSED", 0, undefined, "118464", 102, 7],
-      ["tcp", 4, "127.0.0.1:33571", "127.0.0.1:34354", "CLOSED", 0, undefined, "110998", 8, 101],
-      ["tcp", 4, "127.0.0.1:33571", "0.0.0.0:0", "CLOSED", 0, undefined, "110999", 0, 0],
-      ["udp", 6, "::1:51191", ":::0", null, 0, undefined, "111000", undefined, undefined],
+      ["tcp", 4, "127.0.0.1:34354", "127.0.0.1:33571", "CLOSED", 0, undefined, 118464, 102, 7],
+      ["tcp", 4, "127.0.0.1:33571", "127.0.0.1:34354", "CLOSED", 0, undefined, 110998, 8, 101],
+      ["tcp", 4, "127.0.0.1:33571", "0.0.0.0:0", "CLOSED", 0, undefined, 110999, 0, 0],
+      ["udp", 6, "::1:51191", ":::0", null, 0, undefined, 111000, undefined, undefined],
     ],
   );
 });

@@ -16,8 +16,7 @@
  * @module
  */
 
-import type { TcpState } from "../../../model/types.ts";
-import { endpointKey } from "../../../model/types.ts";
+import { endpointKey, type TcpState } from "../../../model/types.ts";
 import { ipv4Text, ipv6Text } from "../address.ts";
 import { AF_INET6, IPPROTO_TCP } from "../netlink.ts";
 import { linuxTcpStateName } from "../tcp_states.ts";
@@ -78,8 +77,12 @@ export interface TraceSample {
    * {@link readPerfRecords}).
    */
   time: number;
-  /** The raw tracepoint record. */
+  /** Holds the raw tracepoint record at {@link at} (the ring itself, or a copy of a wrapped record). */
   raw: DataView;
+  /** Where the record starts in {@link raw}. */
+  at: number;
+  /** The record's length in bytes. */
+  size: number;
 }
 
 /**
@@ -98,26 +101,32 @@ export function readPerfRecords(
   const size = data.byteLength;
   const view = new DataView(data.buffer, data.byteOffset, size);
   while (head - tail >= PERF_HEADER_SIZE) {
-    const at = tail % size;
-    let record: DataView;
+    let at = tail % size;
     const headerSize = at + PERF_HEADER_SIZE <= size
       ? view.getUint16(at + 6, true)
       : copyWrapped(data, at, PERF_HEADER_SIZE).getUint16(6, true);
     if (headerSize < PERF_HEADER_SIZE || headerSize > head - tail) return; // corrupt: stop here
-    if (at + headerSize <= size) record = new DataView(data.buffer, data.byteOffset + at, headerSize);
-    else record = copyWrapped(data, at, headerSize);
-    const type = record.getUint32(0, true);
+    let record = view; // read in place unless the record wraps (no allocation per record)
+    if (at + headerSize > size) {
+      record = copyWrapped(data, at, headerSize);
+      at = 0;
+    }
+    const type = record.getUint32(at, true);
     if (type === PERF_RECORD_SAMPLE && headerSize >= SAMPLE_RAW_OFFSET) {
-      const rawSize = record.getUint32(SAMPLE_RAW_OFFSET - 4, true);
+      const rawSize = record.getUint32(at + SAMPLE_RAW_OFFSET - 4, true);
       if (SAMPLE_RAW_OFFSET + rawSize <= headerSize) {
+        const nanoseconds = record.getUint32(at + PERF_HEADER_SIZE + 12, true) * 0x1_0000_0000 +
+          record.getUint32(at + PERF_HEADER_SIZE + 8, true); // exact to the ns for 104 days of uptime
         onSample({
-          pid: record.getUint32(PERF_HEADER_SIZE, true),
-          time: Number(record.getBigUint64(PERF_HEADER_SIZE + 8, true)) / 1e6 + offsetMs,
-          raw: new DataView(record.buffer, record.byteOffset + SAMPLE_RAW_OFFSET, rawSize),
+          pid: record.getUint32(at + PERF_HEADER_SIZE, true),
+          time: nanoseconds / 1e6 + offsetMs,
+          raw: record,
+          at: at + SAMPLE_RAW_OFFSET,
+          size: rawSize,
         });
       }
     } else if (type === PERF_RECORD_LOST && headerSize >= PERF_HEADER_SIZE + 16) {
-      onLost(Number(record.getBigUint64(PERF_HEADER_SIZE + 8, true)));
+      onLost(Number(record.getBigUint64(at + PERF_HEADER_SIZE + 8, true)));
     }
     tail += headerSize;
   }
@@ -143,6 +152,19 @@ interface TracedSocket {
   /** When its process closed it (`FIN_WAIT1`, `LAST_ACK`). */
   closedAt?: number;
   openState?: TcpState;
+  /** The 4-tuple once connected (see {@link TcpStateMachine.connectedBy}), kept as the record's numbers. */
+  tuple?: Tuple;
+  /** Its endpoint key in the connected index, once made. */
+  keyed?: string;
+}
+
+/** A connection's addresses and ports as the record carries them (addresses: 4 words each, IPv4 in the first). */
+interface Tuple {
+  v6: boolean;
+  local: number[];
+  remote: number[];
+  localPort: number;
+  remotePort: number;
 }
 
 /** Most sockets followed at once; the oldest are forgotten beyond (their close is then pid-less). */
@@ -151,9 +173,12 @@ export const MAX_TRACED_SOCKETS = 200_000;
 /** Follows sockets by kernel address through their state changes; see the module description. */
 export class TcpStateMachine {
   readonly #layout: TraceLayout;
-  readonly #sockets = new Map<bigint, TracedSocket>();
+  /** By kernel socket address (a number when it fits, see {@link skaddrKey}). */
+  readonly #sockets = new Map<number | bigint, TracedSocket>();
   /** Connecting pid of each live connection by endpoint key (from `SYN_SENT → ESTABLISHED` until CLOSE). */
   readonly #connected = new Map<string, number>();
+  /** Connections made since the index was last brought up to date (most close before anyone asks). */
+  #unindexed = new Set<TracedSocket>();
   readonly #onPid: (pid: number) => void;
 
   /**
@@ -167,6 +192,14 @@ export class TcpStateMachine {
 
   /** The pid that connected the live connection with this endpoint key; undefined when not seen. */
   connectedBy(endpointKey: string): number | undefined {
+    if (this.#unindexed.size) {
+      if (this.#connected.size + this.#unindexed.size > MAX_TRACED_SOCKETS) this.#connected.clear();
+      for (const socket of this.#unindexed) {
+        socket.keyed = tupleKey(socket.tuple!);
+        this.#connected.set(socket.keyed, socket.pid);
+      }
+      this.#unindexed.clear();
+    }
     return this.#connected.get(endpointKey);
   }
 
@@ -177,20 +210,20 @@ export class TcpStateMachine {
 
   /** Takes one sample; a change to `CLOSE` adds its {@link TracedClose} to `closes` by endpoint key. */
   observe(sample: TraceSample, closes: Map<string, TracedClose>): void {
-    const { raw, pid } = sample;
+    const { raw, pid, at } = sample;
     const time = Math.round(sample.time);
     const l = this.#layout;
-    if (raw.byteLength < l.daddr_v6 + 16 || raw.getUint16(l.protocol, true) !== IPPROTO_TCP) return;
-    const skaddr = raw.getBigUint64(l.skaddr, true);
-    const oldState = raw.getInt32(l.oldstate, true);
-    const newState = raw.getInt32(l.newstate, true);
+    if (sample.size < l.daddr_v6 + 16 || raw.getUint16(at + l.protocol, true) !== IPPROTO_TCP) return;
+    const skaddr = skaddrKey(raw, at + l.skaddr);
+    const oldState = raw.getInt32(at + l.oldstate, true);
+    const newState = raw.getInt32(at + l.newstate, true);
     let socket = this.#sockets.get(skaddr);
     if (!socket) {
       socket = { pid: 0 };
       if (this.#sockets.size >= MAX_TRACED_SOCKETS) this.#forgetOldest();
       this.#sockets.set(skaddr, socket);
     }
-    const processContext = (raw.getUint8(l.common_flags) & TRACE_FLAGS_INTERRUPT) === 0;
+    const processContext = (raw.getUint8(at + l.common_flags) & TRACE_FLAGS_INTERRUPT) === 0;
     if (newState === SYN_SENT || newState === LISTEN) {
       socket.pid = pid; // connect(2) / listen(2)
       socket.openedAt = time;
@@ -210,41 +243,38 @@ export class TcpStateMachine {
       socket.openState = "ESTABLISHED"; // it left SYN_SENT other than by failing (the kernel filter drops that change)
     }
     if (oldState === SYN_SENT && newState === ESTABLISHED && socket.pid !== 0) {
-      if (this.#connected.size >= MAX_TRACED_SOCKETS) this.#connected.clear();
-      this.#connected.set(this.#endpointKeyOf(raw), socket.pid);
+      socket.tuple = this.#tupleOf(raw, at);
+      this.#unindexed.add(socket);
     }
     if (newState !== CLOSE) return;
     this.#sockets.delete(skaddr);
     const traced: TracedClose = { pid: socket.pid, closedAt: socket.closedAt ?? time };
     if (socket.openedAt !== undefined) traced.openedAt = socket.openedAt;
     if (socket.openState) traced.openState = socket.openState;
-    const key = this.#endpointKeyOf(raw);
-    this.#connected.delete(key);
-    closes.set(key, traced);
+    if (socket.tuple) this.#unindexed.delete(socket);
+    if (socket.keyed !== undefined) this.#connected.delete(socket.keyed);
+    closes.set(tupleKey(this.#tupleOf(raw, at)), traced);
   }
 
-  #endpointKeyOf(raw: DataView): string {
+  #tupleOf(raw: DataView, at: number): Tuple {
     const l = this.#layout;
-    const v6 = raw.getUint16(l.family, true) === AF_INET6;
-    const address = (at: number) =>
+    const v6 = raw.getUint16(at + l.family, true) === AF_INET6;
+    const words = (offset: number) =>
       v6
-        ? ipv6Text(
-          raw.getUint32(at, false),
-          raw.getUint32(at + 4, false),
-          raw.getUint32(at + 8, false),
-          raw.getUint32(at + 12, false),
-        )
-        : ipv4Text(raw.getUint32(at, false));
-    return endpointKey({
-      protocol: "tcp",
-      family: v6 ? 6 : 4,
-      localAddress: address(v6 ? l.saddr_v6 : l.saddr),
-      localPort: raw.getUint16(l.sport, true),
-      remoteAddress: address(v6 ? l.daddr_v6 : l.daddr),
-      remotePort: raw.getUint16(l.dport, true),
-      state: null,
-      pid: 0,
-    });
+        ? [
+          raw.getUint32(at + offset, false),
+          raw.getUint32(at + offset + 4, false),
+          raw.getUint32(at + offset + 8, false),
+          raw.getUint32(at + offset + 12, false),
+        ]
+        : [raw.getUint32(at + offset, false)];
+    return {
+      v6,
+      local: words(v6 ? l.saddr_v6 : l.saddr),
+      remote: words(v6 ? l.daddr_v6 : l.daddr),
+      localPort: raw.getUint16(at + l.sport, true),
+      remotePort: raw.getUint16(at + l.dport, true),
+    };
   }
 
   #forgetOldest(): void {
@@ -254,4 +284,29 @@ export class TcpStateMachine {
       if (--n <= 0) return;
     }
   }
+}
+
+/**
+ * A kernel socket address as a map key: a number when its top 11 bits are set, as every kernel
+ * address on x86_64 (4- and 5-level paging) has them, so that the rest fits a double exactly; else a bigint.
+ */
+function skaddrKey(raw: DataView, at: number): number | bigint {
+  const high = raw.getUint32(at + 4, true);
+  if (high >>> 21 !== 0x7ff) return raw.getBigUint64(at, true);
+  return (high & 0x1f_ffff) * 0x1_0000_0000 + raw.getUint32(at, true);
+}
+
+/** The endpoint key of a tuple. */
+function tupleKey(t: Tuple): string {
+  const address = (w: number[]) => t.v6 ? ipv6Text(w[0], w[1], w[2], w[3]) : ipv4Text(w[0]);
+  return endpointKey({
+    protocol: "tcp",
+    family: t.v6 ? 6 : 4,
+    localAddress: address(t.local),
+    localPort: t.localPort,
+    remoteAddress: address(t.remote),
+    remotePort: t.remotePort,
+    state: null,
+    pid: 0,
+  });
 }

@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { ByteBuffer } from "./byte_buffer.ts";
+
+const encoder = new TextEncoder();
+const TEXTS = ["a,b\n", "", "ü€\n", "x\u{1F600}x", "ab\udc80", "\x7f\x80", "x".repeat(70_000), "line\r\n"];
+
+Deno.test("ByteBuffer: the UTF-8 of every text added, ASCII or not, across growth and rollbacks", () => {
+  let state = 7;
+  const next = (n: number) => (state = (state * 1103515245 + 12345) % 2147483648) % n;
+  for (let round = 0; round < 200; round++) {
+    const buffer = new ByteBuffer();
+    const kept: string[] = [];
+    for (let step = 0; step < 30; step++) {
+      if (next(4) > 0) {
+        const text = TEXTS[next(TEXTS.length)];
+        buffer.add(text);
+        kept.push(text);
+      } else if (kept.length) {
+        const count = next(kept.length + 1);
+        kept.length = count;
+        buffer.length = encoder.encode(kept.join("")).length; // what the writer's rollback does
+      }
+      assert.deepEqual(buffer.view(), encoder.encode(kept.join("")), `round ${round} step ${step}`);
+    }
+  }
+});
+
+Deno.test("ByteBuffer.addLine: the text's UTF-8 and then LF or CR LF", () => {
+  const buffer = new ByteBuffer();
+  buffer.addLine("a,ü", "\n");
+  buffer.addLine("", "\r\n");
+  buffer.addLine("x".repeat(70_000), "\r\n");
+  assert.deepEqual(buffer.view(), encoder.encode(`a,ü\n\r\n${"x".repeat(70_000)}\r\n`));
+});
