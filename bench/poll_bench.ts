@@ -34,7 +34,7 @@ import { LogSet } from "../src/log/log_set.ts";
 import type { Change, ProcessInfo, SocketRecord } from "../src/model/types.ts";
 import { runtimeFlags } from "../test/helpers.ts";
 import { detection, monitorCpu, soak } from "./sections.ts";
-import { captureShort, loadCost } from "./events_bench.ts";
+import { eventsBench } from "./events_bench.ts";
 import { queryBench } from "./query_bench.ts";
 
 const REPEAT = 15;
@@ -283,8 +283,7 @@ const cpuSeconds = Number(Deno.env.get("BENCH_CPU_SECONDS") ?? 60);
 
 // Event capture: connections shorter than a poll, and the cost at 1 000 connections/s.
 console.log("");
-console.log(await captureShort());
-for (const line of await loadCost()) console.log(line);
+for (const line of await eventsBench()) console.log(line);
 
 // Reading the logs back: query --port against jq over the same PR-EVENTS corpus.
 console.log("");

@@ -6,7 +6,8 @@
  *
  * Each connection connects, sends 5 bytes, waits `life ms`, closes. With `per second` = 0 they run
  * one after another; otherwise `per second` are started per second in batches of 10 (concurrently).
- * Prints `ready <pid>` first, then `conn <local port> <life ms>` per connection, then `done`.
+ * Prints `ready <pid>` first, then `conn <local port> <life ms>` per connection, `fail <count> <error
+ * name>` per kind of failure, then `done`.
  *
  * @module
  */
@@ -16,6 +17,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const hello = new TextEncoder().encode("hello");
 const out: string[] = [`ready ${Deno.pid}`];
 console.log(out.pop());
+
+/** Reasons connections failed, counted. */
+const failures = new Map<string, number>();
+function failed(error: unknown): void {
+  const reason = error instanceof Error ? error.name : String(error);
+  failures.set(reason, (failures.get(reason) ?? 0) + 1);
+}
 
 async function one(): Promise<void> {
   const t0 = performance.now();
@@ -37,9 +45,10 @@ if (perSecond === 0) {
     const due = start + (i / perSecond) * 1000;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    for (let j = 0; j < batch && i + j < count; j++) pending.push(one().catch(() => {}));
+    for (let j = 0; j < batch && i + j < count; j++) pending.push(one().catch((e) => failed(e)));
   }
   await Promise.all(pending);
 }
+for (const [reason, n] of failures) out.push(`fail ${n} ${reason}`);
 console.log(out.join("\n"));
 console.log("done");

@@ -15,10 +15,15 @@
  * endpoint a poll saw is its `closed` (at the event's time, `source: "event"`); a close event for an
  * endpoint no poll saw is one `opened` plus one `closed`. Either way the endpoint's later ownerless
  * TIME_WAIT row is a silent remnant (not remembered when the snapshots leave TIME_WAIT out,
- * `Snapshot.omitsTimeWait`: no row of a destroyed socket can follow its event). Without events, an ownerless TIME_WAIT row nobody was seen
- * owning is one `closed` marked `seenAfterClose` (its open and owner were missed), never an `opened`
- * with a `closed` a minute later. Endpoints of the first snapshot were open before the monitor
- * started: their `closed` marks the duration as a bound (`durationExact: false`).
+ * `Snapshot.omitsTimeWait`: no row of a destroyed socket can follow its event).
+ *
+ * An orphan — a TCP row without a file in a closing state (FIN_WAIT1/2, CLOSING, LAST_ACK, TIME_WAIT):
+ * its owner has closed it — is never a new endpoint. While an event source reports every close
+ * (`omitsTimeWait`) it is silent: the endpoint its owner held stays open until its close event, and
+ * an orphan no poll saw owned is logged, opened and closed, by that event. Without events, an orphan
+ * nobody was seen owning is one `closed` marked `seenAfterClose` (its open and owner were missed),
+ * never an `opened` with a `closed` a minute later. Endpoints of the first snapshot were open before
+ * the monitor started: their `closed` marks the duration as a bound (`durationExact: false`).
  *
  * @module
  */
@@ -86,6 +91,8 @@ export class EndpointTracker {
   #generation = 0;
   /** Time of the snapshot being observed. */
   #time = 0;
+  /** Whether an event source reports every close in the snapshot being observed (`Snapshot.omitsTimeWait`). */
+  #closesReported = false;
   /** Endpoint key → time of its close event, oldest first (pruned after {@link CLOSED_ENDPOINT_MEMORY_MS}). */
   #closedByEvent = new Map<string, number>();
   /** Counters (see {@link TrackerStats}). */
@@ -108,6 +115,7 @@ export class EndpointTracker {
   observe(snapshot: Snapshot): Change[] {
     const generation = ++this.#generation;
     const time = this.#time = snapshot.time;
+    this.#closesReported = snapshot.omitsTimeWait === true;
     const endpoints = this.#endpoints;
     const changes: Change[] = [];
     const first = generation === 1;
@@ -209,6 +217,10 @@ export class EndpointTracker {
     const ownedKey = owners.map.get(endpointKey(socket));
     const owned = ownedKey === undefined ? undefined : endpoints.get(ownedKey);
     if (owned && ownedKey !== undefined && owned.seen === generation - 1) {
+      if (this.#closesReported && isOrphan(socket)) {
+        owned.seen = generation; // closed by its owner, still in the kernel: its close event says when it ends
+        return true;
+      }
       changes.push(closedChange(owned, time));
       endpoints.delete(ownedKey);
       const entry = {
@@ -239,11 +251,11 @@ export class EndpointTracker {
     time: number,
   ): boolean {
     const closedByEvent = this.#closedByEvent.size > 0 && this.#closedByEvent.has(endpointKey(socket));
-    if (!closedByEvent && socket.state !== "TIME_WAIT") return false;
+    if (!closedByEvent && !isOrphan(socket)) return false;
     const entry: TrackedEndpoint = { socket, firstSeen: time, seen: generation, remnant: true };
     this.#endpoints.set(key, entry);
     this.#byRecord.set(socket, entry);
-    if (closedByEvent || first) return true;
+    if (closedByEvent || first || this.#closesReported) return true; // (the close event logs it, open and close)
     this.stats.seenAfterClose++;
     changes.push({
       kind: "closed",
@@ -308,6 +320,15 @@ export class EndpointTracker {
       this.#closedByEvent.delete(endpoint);
     }
   }
+}
+
+/** TCP states of a socket its owner has closed (the kernel finishes the connection without a file). */
+const CLOSING_STATES = new Set(["FIN_WAIT1", "FIN_WAIT2", "CLOSING", "LAST_ACK", "TIME_WAIT"]);
+
+/** A row of a TCP socket its owner has closed: no file (no inode), in a closing state. */
+function isOrphan(socket: SocketRecord): boolean {
+  return socket.protocol === "tcp" && !socket.inode && socket.state !== null &&
+    CLOSING_STATES.has(socket.state);
 }
 
 /** The `opened` and `closed` of an endpoint only an event saw. */

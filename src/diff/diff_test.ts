@@ -239,3 +239,66 @@ Deno.test("a close event names the owner a poll could not (the poll's row had pi
   ]]);
   assert.equal(t.stats.merged, 1);
 });
+
+/** A snapshot of a poll while an event source reports every close (TIME_WAIT left out). */
+function reported(time: number, sockets: SocketRecord[], events: Snapshot["events"] = []): Snapshot {
+  return { ...snap(time, sockets), events, omitsTimeWait: true };
+}
+
+Deno.test("with closes reported by events, an orphan no poll saw owned is silent until its event logs it", () => {
+  const t = new EndpointTracker();
+  t.observe(reported(0, [listener]));
+  for (const state of ["FIN_WAIT1", "FIN_WAIT2", "LAST_ACK", "CLOSING"] as const) {
+    const orphan = { ...conn, remotePort: 1000, pid: 0, inode: 0, state };
+    assert.deepEqual(t.observe(reported(1000, [listener, orphan])), [], `${state}: not a new endpoint`);
+    assert.deepEqual(t.observe(reported(1500, [listener, { ...orphan }])), [], `${state}: nor later`);
+    const event = {
+      time: 1700,
+      openedAt: 990,
+      openState: "ESTABLISHED" as const,
+      socket: { ...conn, remotePort: 1000, state: "CLOSED" as const },
+    };
+    const c = t.observe(reported(2000, [listener], [event]));
+    assert.deepEqual(c.map((x) => [x.kind, x.time, x.socket.pid, x.source]), [
+      ["opened", 990, 100, "event"],
+      ["closed", 1700, 100, "event"],
+    ], state);
+    assert.deepEqual(t.observe(reported(3000, [listener])), [], `${state}: nothing when the row goes`);
+  }
+});
+
+Deno.test("with closes reported by events, an owner letting go is closed once, by its event", () => {
+  const t = new EndpointTracker();
+  t.observe(reported(0, [listener]));
+  assert.equal(t.observe(reported(1000, [listener, { ...conn, inode: 7 }])).length, 1);
+  const orphan = { ...conn, pid: 0, inode: 0, state: "FIN_WAIT1" as const };
+  assert.deepEqual(t.observe(reported(2000, [listener, orphan])), [], "the owner closed it: no change yet");
+  assert.deepEqual(t.observe(reported(3000, [listener, { ...orphan, state: "FIN_WAIT2" }])), []);
+  const event = { time: 3500, socket: { ...conn, pid: 0, state: "CLOSED" as const }, bytesSent: 9 };
+  const c = t.observe(reported(4000, [listener], [event]));
+  assert.deepEqual(c.map((x) => [x.kind, x.time, x.socket.pid, x.source, x.bytesSent]), [
+    ["closed", 3500, 100, "event", 9],
+  ]);
+  assert.deepEqual(t.observe(reported(5000, [listener])), []);
+  assert.equal(t.stats.merged, 1);
+  // the event lost: the endpoint closes when its orphan row goes
+  assert.equal(t.observe(reported(6000, [listener, { ...conn, remotePort: 3, inode: 8 }])).length, 1);
+  t.observe(reported(7000, [listener, { ...conn, remotePort: 3, pid: 0, inode: 0, state: "LAST_ACK" }]));
+  const late = t.observe(reported(8000, [listener]));
+  assert.deepEqual(late.map((x) => [x.kind, x.time, x.source]), [["closed", 8000, "poll"]]);
+});
+
+Deno.test("without events, an orphan in FIN_WAIT2 nobody was seen owning is one closed, seen after close", () => {
+  const t = new EndpointTracker();
+  t.observe(snap(0, []));
+  const orphan = { ...conn, pid: 0, inode: 0, state: "FIN_WAIT2" as const };
+  const c = t.observe(snap(1000, [orphan], []));
+  assert.deepEqual(c.map((x) => [x.kind, x.seenAfterClose, x.source]), [["closed", true, "poll"]]);
+  assert.deepEqual(t.observe(snap(2000, [{ ...orphan }], [])), []);
+  const open = t.observe(snap(3000, [{ ...conn, pid: 0, inode: 0, remotePort: 4 }], []));
+  assert.deepEqual(
+    open.map((x) => x.kind),
+    ["opened"],
+    "an ESTABLISHED row without owner is still an endpoint",
+  );
+});

@@ -138,11 +138,20 @@ export class EventCapture {
   ownerHint(socket: SocketEvent["socket"]): number | undefined {
     if (!this.#trace || socket.protocol !== "tcp" || socket.remotePort === 0) return undefined;
     const key = endpointKey(socket);
-    const pid = this.#trace.connectedBy(key);
+    const pid = this.#trace.connectedBy(key) ?? this.#closedBy(key);
     if (pid !== undefined || this.#hintsRefreshed) return pid;
     this.#hintsRefreshed = true; // once per poll: the connection may have been made since the last read
     this.#trace.drain(this.#traced);
-    return this.#trace.connectedBy(key);
+    return this.#trace.connectedBy(key) ?? this.#closedBy(key);
+  }
+
+  /**
+   * The process of a connection that closed after the dump listed it (its close is read, its destroy
+   * notification not yet): the dump is older than the rings it is named from.
+   */
+  #closedBy(key: string): number | undefined {
+    const pid = this.#traced.get(key)?.pid;
+    return pid === 0 ? undefined : pid;
   }
 
   /** Which sources run. */

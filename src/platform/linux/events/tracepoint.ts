@@ -141,6 +141,12 @@ interface Ring {
   data: Uint8Array;
 }
 
+/** A sample with its own copy of the record (it outlives its place in the ring). */
+function copySample(sample: TraceSample): TraceSample {
+  const bytes = new Uint8Array(sample.raw.buffer, sample.raw.byteOffset + sample.at, sample.size).slice();
+  return { ...sample, raw: new DataView(bytes.buffer), at: 0 };
+}
+
 /** The tracepoint source; see the module description. Throws from the constructor when unavailable. */
 export class PerfTracepointSource implements TraceSource {
   readonly #library: LibcLibrary;
@@ -221,16 +227,26 @@ export class PerfTracepointSource implements TraceSource {
     return this.#machine.size;
   }
 
-  /** Wall clock minus `CLOCK_MONOTONIC`, ms. */
-  #wallOffset(): number {
+  /** `CLOCK_MONOTONIC` now, ms with a fraction. */
+  #monotonicNow(): number {
     const timespec = new BigInt64Array(2);
     this.#library.symbols.clock_gettime(CLOCK_MONOTONIC, new Uint8Array(timespec.buffer));
-    return Date.now() - (Number(timespec[0]) * 1000 + Number(timespec[1]) / 1e6);
+    return Number(timespec[0]) * 1000 + Number(timespec[1]) / 1e6;
   }
 
-  /** Reads every ring; adds each close seen to `into`; hands each sample to `onSample` when given (fixtures). */
+  /**
+   * Reads every ring; adds each close seen to `into`; hands each sample to `onSample` when given
+   * (fixtures).
+   *
+   * The rings are read one after another, so a sample written to the first just after it was read
+   * could be older than one read from the second: one socket's changes (and a freed socket's address
+   * taken by the next one) would then be seen out of order. So only the samples older than the moment
+   * the reading began are taken now, in time order; the newer ones wait for the next drain.
+   */
   drain(into: Map<string, TracedClose>, onSample?: (sample: TraceSample) => void): void {
-    const offset = this.#wallOffset();
+    const monotonic = this.#monotonicNow();
+    const offset = Date.now() - monotonic;
+    const cut = monotonic + offset; // on the samples' time scale
     const samples = this.#samples;
     const heads: number[] = [];
     for (const ring of this.#rings) {
@@ -242,14 +258,16 @@ export class PerfTracepointSource implements TraceSource {
         this.#lost += count;
       });
     }
-    // One socket's changes may run on different CPUs: merge the rings in time order. (The records
-    // stay in the rings until their tails move below.)
-    if (this.#rings.length > 1) samples.sort((a, b) => a.time - b.time);
-    for (const sample of samples) {
-      onSample?.(sample);
-      this.#machine.observe(sample, into);
+    if (samples.length > 1) samples.sort((a, b) => a.time - b.time);
+    let taken = 0;
+    for (; taken < samples.length && samples[taken].time <= cut; taken++) {
+      onSample?.(samples[taken]);
+      this.#machine.observe(samples[taken], into);
     }
+    // The rest leave the rings with their tails below: copied out, first in the next drain.
+    const held = samples.slice(taken).map(copySample);
     samples.length = 0;
+    samples.push(...held);
     this.#rings.forEach((ring, i) => ring.header.setBigUint64(MMAP_DATA_TAIL_OFFSET, BigInt(heads[i]), true));
   }
 
