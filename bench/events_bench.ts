@@ -4,7 +4,7 @@
  *     deno run -A bench/events_bench.ts
  *
  * Each section runs in its own private network namespace (`unshare -n`, loopback up, ephemeral ports
- * 1024–65535), with the monitor, the listener and the load inside it: other traffic of the host is
+ * 1024–65535, not reused while in TIME_WAIT), with the monitor, the listener and the load inside it: other traffic of the host is
  * not in the monitor's tables, and the connections of one section leave no TIME_WAIT behind for the
  * next. (The tracepoint still sees every namespace: other traffic of the host still costs its share.)
  *
@@ -48,7 +48,8 @@ async function cpuDuring(pid: number, load: () => Promise<unknown>): Promise<num
 
 /** Runs `section` of this file in a new network namespace; returns the lines it printed. */
 async function inNamespace(section: string, ...args: string[]): Promise<string[]> {
-  const setup = 'ip link set lo up && sysctl -qw net.ipv4.ip_local_port_range="1024 65535" && ' +
+  const setup = 'ip link set lo up && sysctl -qw net.ipv4.ip_local_port_range="1024 65535" ' +
+    "net.ipv4.tcp_tw_reuse=0 && " + // one local port per connection: 64 512 ports for 60 000 of them
     `exec "$0" run -A "$1" ${SECTION_FLAG} "$2" "$3"`;
   const out = await new Deno.Command("unshare", {
     args: ["-n", "sh", "-c", setup, Deno.execPath(), join(here, "events_bench.ts"), section, args.join(",")],
@@ -78,8 +79,9 @@ async function startMonitor(intervalMs: number) {
       String(intervalMs),
     ],
     stdout: "null",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
+  const stderr = new Response(child.stderr).text();
   const deadline = Date.now() + 20_000;
   while (!readLogs(dir).INITIAL && Date.now() < deadline) await sleep(50);
   await sleep(1500); // the first full owner scan is not steady state
@@ -87,10 +89,12 @@ async function startMonitor(intervalMs: number) {
     pid: child.pid,
     events: () =>
       (readLogs(dir).EVENTS ?? "").trim().split("\n").filter(Boolean).map((line) => JSON.parse(line)),
+    /** Stops it; returns what its summary says of the events (`N received, N dropped, N merged`). */
     stop: async () => {
       child.kill("SIGTERM");
       await child.status;
       await Deno.remove(dir, { recursive: true });
+      return /events (\d+ received, \d+ dropped, \d+ merged)/.exec(await stderr)?.[1] ?? "no event counts";
     },
   };
 }
@@ -121,13 +125,17 @@ async function connections(port: number, count: number, lifeMs: number, perSecon
   const pid = Number(lines[0].split(" ")[1]);
   const lives = new Map<number, number>();
   const reasons: string[] = [];
+  let made = 0;
   for (const line of lines) {
     const [word, localPort, life] = line.split(" ");
-    if (word === "conn") lives.set(Number(localPort), Number(life));
+    if (word === "conn") made++, lives.set(Number(localPort), Number(life));
     if (word === "fail") reasons.push(`${localPort} ${life}`);
   }
-  const failed = count - lives.size ? `${count - lives.size} failed to connect: ${reasons.join(", ")}` : "";
-  return { pid, lives, failed };
+  const problems = [
+    ...(count > made ? [`${count - made} failed to connect: ${reasons.join(", ")}`] : []),
+    ...(made > lives.size ? [`${made - lives.size} local ports used twice, counted once`] : []),
+  ];
+  return { pid, lives, failed: problems.join("; ") };
 }
 
 /** 200 connections of 5 ms at `--interval 1000`: captured with pid, durations within 5 ms. */
@@ -197,7 +205,7 @@ async function loadSection(who: string, seconds: number): Promise<string[]> {
       const named = new Set(
         monitor.events().filter((e) => e.event === "closed" && e.pid === result!.pid).map((e) => e.localPort),
       );
-      await monitor.stop();
+      const counts = await monitor.stop();
       const made = result!.lives.size;
       const captured = [...result!.lives.keys()].filter((p) => named.has(p)).length;
       const failed = result!.failed ? ` (${result!.failed})` : "";
@@ -210,7 +218,7 @@ async function loadSection(who: string, seconds: number): Promise<string[]> {
       return [
         `load: ${made} connections at 1000/s for ${seconds} s${failed}, monitor at --interval 1000: ` +
         `${(captured / made * 100).toFixed(2)} % captured with pid (target ≥ 99.9 %), ` +
-        `CPU ${cpu.toFixed(1)} % of one core (target ≤ 10 %)`,
+        `CPU ${cpu.toFixed(1)} % of one core (target ≤ 10 %); events ${counts}`,
       ];
     }
     if (who === "ss") {

@@ -190,13 +190,13 @@ function countWarnings(run: Run, snapshot: Snapshot): void {
 function diff(run: Run, snapshot: Snapshot, mono: number): Change[] {
   const { timeline } = run;
   const now = timeline.continuous(mono);
-  // kernel events carry wall times: onto the same timeline (the wall clock as it reads now)
-  const events = snapshot.events?.map((e) => ({
-    ...e,
-    time: timeline.toContinuous(e.time),
-    openedAt: e.openedAt === undefined ? undefined : timeline.toContinuous(e.openedAt),
-  }));
-  const changes = run.tracker.observe({ ...snapshot, time: now, events });
+  // kernel events carry wall times: onto the same timeline (the wall clock as it reads now), in place
+  // (the snapshot's events are its own)
+  for (const e of snapshot.events ?? []) {
+    e.time = timeline.toContinuous(e.time);
+    if (e.openedAt !== undefined) e.openedAt = timeline.toContinuous(e.openedAt);
+  }
+  const changes = run.tracker.observe({ ...snapshot, time: now });
   const jump = timeline.lastJump;
   for (const change of changes) {
     const first = change.firstSeen;

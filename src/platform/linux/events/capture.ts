@@ -30,8 +30,17 @@ export const WARNING_TRACE_UNAVAILABLE = "events-trace-unavailable";
 /** Warning kind: event buffers overflowed; some short connections were lost (counted, not all known). */
 export const WARNING_EVENTS_DROPPED = "events-dropped";
 
-/** How long a traced close waits for its destroy notification before it is forgotten, ms. */
-export const TRACED_CLOSE_WAIT_MS = 10_000;
+/**
+ * How long a traced close waits for its destroy notification before it is forgotten, ms. A close is
+ * traced when the process closes the socket; the kernel frees it once the connection is finished
+ * (at once on a healthy path; after retransmissions to a peer that stopped answering). Closes that
+ * never get theirs are of other network namespaces (the tracepoint sees them all, the notifications
+ * are of ours), or their notification was lost.
+ */
+export const TRACED_CLOSE_WAIT_MS = 60_000;
+
+/** Most traced closes waiting for their destroy notification (the oldest are forgotten first). */
+export const MAX_TRACED_CLOSES = 50_000;
 
 /** Most process details remembered for events (the oldest are forgotten first). */
 export const MAX_DESCRIBED_PROCESSES = 4096;
@@ -186,10 +195,10 @@ export class EventCapture {
     if (this.#traced.size) this.#pruneTraced(now);
   }
 
-  /** Forgets traced closes whose destroy notification never came (it was dropped). */
+  /** Forgets traced closes whose destroy notification did not come (another namespace's, or dropped). */
   #pruneTraced(now: number): void {
     for (const [key, traced] of this.#traced) {
-      if (now - traced.closedAt < TRACED_CLOSE_WAIT_MS) return;
+      if (now - traced.closedAt < TRACED_CLOSE_WAIT_MS && this.#traced.size <= MAX_TRACED_CLOSES) return;
       this.#traced.delete(key);
     }
   }

@@ -20,6 +20,9 @@ export const POLLIN = 1;
 /** `EFD_CLOEXEC | EFD_NONBLOCK`. */
 export const EFD_FLAGS = 0o2000000 | 0o4000;
 
+/** Default pause after each read under load, ms. */
+export const READABLE_BATCH_MS = 20;
+
 /** Calls `onReadable` whenever a descriptor is readable; see the module description. */
 export class ReadableWaiter {
   readonly #library: LibcLibrary;
@@ -35,13 +38,14 @@ export class ReadableWaiter {
    * @param fds the descriptors to watch.
    * @param onReadable called on the JS thread after a descriptor became readable; must read them (or
    *   the next wait returns at once). Exceptions are passed to `onError` and end the loop.
-   * @param batchMs pause after each callback, so that a burst is read in batches.
+   * @param batchMs pause after each callback, so that a burst is read in batches (each wait is a
+   *   call on Deno's blocking pool: under load, fewer of them cost less than the reads they gather).
    */
   constructor(
     fds: number[],
     onReadable: () => void,
     onError: (error: unknown) => void,
-    batchMs = 10,
+    batchMs = READABLE_BATCH_MS,
   ) {
     this.#library = openLibc();
     const wake = this.#library.symbols.eventfd(0, EFD_FLAGS);

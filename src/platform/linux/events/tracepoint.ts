@@ -64,10 +64,12 @@ export const RING_DATA_PAGES = 256;
 export const PERF_EVENT_IOC_SET_FILTER = 0x40082406n;
 /**
  * Kernel-side filter: TCP, and only the changes the state machine uses (connect, connected, listen,
- * accept, close by the process, CLOSE).
+ * accept, close by the process, CLOSE). A CLOSE after FIN_WAIT2, LAST_ACK or CLOSING is left out:
+ * the close by the process (FIN_WAIT1, LAST_ACK) came before it and already ended the socket's story.
  */
 export const TRACE_FILTER = "protocol == 6 && (newstate == 2 || newstate == 10 || newstate == 4 || " +
-  "newstate == 9 || newstate == 7 || oldstate == 2 || oldstate == 3)";
+  "newstate == 9 || (newstate == 7 && oldstate != 5 && oldstate != 9 && oldstate != 11) || " +
+  "oldstate == 2 || oldstate == 3)";
 /** Tracefs mount point used by every tool. */
 export const TRACEFS = "/sys/kernel/tracing";
 /** Prefix of the temporary private tracefs mount points (followed by the pid of the process that made one). */
@@ -153,6 +155,8 @@ export class PerfTracepointSource implements TraceSource {
   readonly #rings: Ring[] = [];
   readonly #machine: TcpStateMachine;
   readonly #samples: TraceSample[] = [];
+  readonly #timespec = new BigInt64Array(2);
+  readonly #timespecBytes = new Uint8Array(this.#timespec.buffer);
   #lost = 0;
 
   /**
@@ -229,8 +233,8 @@ export class PerfTracepointSource implements TraceSource {
 
   /** `CLOCK_MONOTONIC` now, ms with a fraction. */
   #monotonicNow(): number {
-    const timespec = new BigInt64Array(2);
-    this.#library.symbols.clock_gettime(CLOCK_MONOTONIC, new Uint8Array(timespec.buffer));
+    const timespec = this.#timespec;
+    this.#library.symbols.clock_gettime(CLOCK_MONOTONIC, this.#timespecBytes);
     return Number(timespec[0]) * 1000 + Number(timespec[1]) / 1e6;
   }
 
@@ -265,9 +269,8 @@ export class PerfTracepointSource implements TraceSource {
       this.#machine.observe(samples[taken], into);
     }
     // The rest leave the rings with their tails below: copied out, first in the next drain.
-    const held = samples.slice(taken).map(copySample);
-    samples.length = 0;
-    samples.push(...held);
+    if (taken === samples.length) samples.length = 0;
+    else samples.splice(0, samples.length, ...samples.slice(taken).map(copySample));
     this.#rings.forEach((ring, i) => ring.header.setBigUint64(MMAP_DATA_TAIL_OFFSET, BigInt(heads[i]), true));
   }
 

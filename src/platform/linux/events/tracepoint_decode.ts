@@ -156,6 +156,8 @@ interface TracedSocket {
   tuple?: Tuple;
   /** Its endpoint key in the connected index, once made. */
   keyed?: string;
+  /** First seen after its start (its story began before the source, or already ended: see `observe`). */
+  late?: true;
 }
 
 /** A connection's addresses and ports as the record carries them (addresses: 4 words each, IPv4 in the first). */
@@ -220,6 +222,7 @@ export class TcpStateMachine {
     let socket = this.#sockets.get(skaddr);
     if (!socket) {
       socket = { pid: 0 };
+      if (newState !== SYN_SENT && newState !== LISTEN && oldState !== SYN_RECV) socket.late = true;
       if (this.#sockets.size >= MAX_TRACED_SOCKETS) this.#forgetOldest();
       this.#sockets.set(skaddr, socket);
     }
@@ -236,6 +239,8 @@ export class TcpStateMachine {
         socket.pid = pid;
         this.#onPid(pid);
       }
+    } else if (newState === FIN_WAIT1 || newState === LAST_ACK) {
+      socket.closedAt ??= time;
     }
     if (newState === SYN_SENT || newState === LISTEN || newState === ESTABLISHED) {
       if (socket.openState !== "ESTABLISHED") socket.openState = linuxTcpStateName(newState);
@@ -246,14 +251,20 @@ export class TcpStateMachine {
       socket.tuple = this.#tupleOf(raw, at);
       this.#unindexed.add(socket);
     }
-    if (newState !== CLOSE) return;
+    // Its story ends at CLOSE, or already when its process closes it (FIN_WAIT1, LAST_ACK): the kernel
+    // filter leaves out the CLOSE that follows those (see `TRACE_FILTER`).
+    if (newState !== CLOSE && newState !== FIN_WAIT1 && newState !== LAST_ACK) return;
     this.#sockets.delete(skaddr);
+    if (socket.tuple) this.#unindexed.delete(socket);
+    if (socket.keyed !== undefined) this.#connected.delete(socket.keyed);
+    const key = tupleKey(this.#tupleOf(raw, at));
+    // A change after the story ended (the CLOSE of a kernel without the filter, a reset after
+    // FIN_WAIT1, a second FIN_WAIT1 from close after shutdown) adds nothing to the close already told.
+    if (socket.late && closes.has(key)) return;
     const traced: TracedClose = { pid: socket.pid, closedAt: socket.closedAt ?? time };
     if (socket.openedAt !== undefined) traced.openedAt = socket.openedAt;
     if (socket.openState) traced.openState = socket.openState;
-    if (socket.tuple) this.#unindexed.delete(socket);
-    if (socket.keyed !== undefined) this.#connected.delete(socket.keyed);
-    closes.set(tupleKey(this.#tupleOf(raw, at)), traced);
+    closes.set(key, traced);
   }
 
   #tupleOf(raw: DataView, at: number): Tuple {

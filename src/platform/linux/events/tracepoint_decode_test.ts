@@ -146,3 +146,26 @@ Deno.test("perf ring records are read across the wrap, and lost counts are repor
   readPerfRecords(data, 256 - 40, head - 4, 0, (s) => truncated.push(s), () => {});
   assert.equal(truncated.length, 1, "a record not yet complete is left for the next read");
 });
+
+Deno.test("the samples the kernel filter lets through tell the same closes as every sample", () => {
+  const { layout } = parseTraceFormat(fixtureText("inet_sock_set_state_format.txt"));
+  const states = (
+    s: TraceSample,
+  ) => [s.raw.getInt32(s.at + layout.oldstate, true), s.raw.getInt32(s.at + layout.newstate, true)];
+  // TRACE_FILTER, for TCP samples: what the kernel hands over
+  const passes = (s: TraceSample) => {
+    const [old, now] = states(s);
+    return [2, 10, 4, 9].includes(now) || (now === 7 && ![5, 9, 11].includes(old)) || old === 2 || old === 3;
+  };
+  const closesOf = (samples: TraceSample[]) => {
+    const closes = new Map<string, TracedClose>();
+    const machine = new TcpStateMachine(layout);
+    for (const sample of samples) machine.observe(sample, closes);
+    return { closes: [...closes].sort(), left: machine.size };
+  };
+  const all = capturedSamples();
+  const filtered = all.filter(passes);
+  assert.ok(filtered.length < all.length, "the filter leaves some out");
+  assert.deepEqual(closesOf(filtered), closesOf(all));
+  assert.equal(closesOf(filtered).left, 0, "no socket is left followed");
+});
