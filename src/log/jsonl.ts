@@ -9,7 +9,7 @@
  */
 
 import type { Alert, Change, ProcessInfo } from "../model/types.ts";
-import { jsonLine } from "../model/text.ts";
+import { jsonLine, needsJsonEscape } from "../model/text.ts";
 
 /** The schema version written in every record as `v`. */
 export const EVENT_SCHEMA_VERSION = 1;
@@ -20,86 +20,123 @@ export const EVENT_SCHEMA_VERSION = 1;
  * command line and modules of the process are not repeated here: they are in the set's `process`
  * record of that instance (pid + `processStart`), written once per set.
  *
- * The writer's hot path: without `extra` the line is put together from pieces, the owner's fields
- * once per process instance, the time's text once per second; byte for byte what `jsonLine` makes of
- * {@link eventObject} (pinned by a test over many shapes of change).
+ * The writer's hot path: without `extra` one record object of a fixed shape is filled and handed to
+ * `JSON.stringify` (whose result is then the only string made), the time's text made once per
+ * second; the line is scanned for `jsonLine`'s further escapes only when the host's or the owner's
+ * strings need them. Byte for byte what `jsonLine` makes of {@link eventObject} (pinned by a test
+ * over many shapes of change).
  */
 export function eventRecord(change: Change, host: string): string {
   if (change.extra !== undefined) return jsonLine(eventObject(change, host));
   const s = change.socket;
   const p = change.process;
-  const previous = change.previousState;
-  // one template: each absent field is an empty string (fewer intermediate strings than appending)
-  const state = s.state === undefined ? "" : `,"state":${s.state === null ? "null" : text(s.state)}`;
-  const before = previous === undefined
-    ? ""
-    : `,"previousState":${previous === null ? "null" : text(previous)}`;
-  const scope = s.scopeId === undefined ? "" : `,"scopeId":${number(s.scopeId)}`;
-  const holders = s.holders === undefined ? "" : `,"holders":${jsonLine(s.holders)}`;
-  const duration = change.durationMs === undefined ? "" : `,"durationMs":${number(change.durationMs)}`;
-  const exact = change.durationExact === undefined ? "" : `,"durationExact":${change.durationExact}`;
-  const after = change.seenAfterClose === undefined ? "" : `,"seenAfterClose":${change.seenAfterClose}`;
-  const sent = change.bytesSent === undefined ? "" : `,"bytesSent":${number(change.bytesSent)}`;
-  const received = change.bytesReceived === undefined
-    ? ""
-    : `,"bytesReceived":${number(change.bytesReceived)}`;
-  return `{"v":${EVENT_SCHEMA_VERSION},"event":${text(change.kind)},"time":"${isoTime(change.time)}",` +
-    `"host":${hostJson(host)},"protocol":${text(s.protocol)},"family":${number(s.family)},` +
-    `"localAddress":${text(s.localAddress)},"localPort":${number(s.localPort)},` +
-    `"remoteAddress":${text(s.remoteAddress)},"remotePort":${
-      number(s.remotePort)
-    }${state}${before}${scope},` +
-    `"pid":${number(s.pid)}${holders}${p === undefined ? "" : processFields(p)},` +
-    `"firstSeen":"${isoTime(change.firstSeen)}"${duration}${exact}${after},` +
-    `"source":${text(change.source ?? "poll")}${sent}${received}}`;
+  const r = reused;
+  r.event = change.kind;
+  r.time = isoTime(change.time);
+  r.host = host;
+  r.protocol = s.protocol;
+  r.family = s.family;
+  r.localAddress = s.localAddress;
+  r.localPort = s.localPort;
+  r.remoteAddress = s.remoteAddress;
+  r.remotePort = s.remotePort;
+  r.state = s.state;
+  r.previousState = change.previousState;
+  r.scopeId = s.scopeId;
+  r.pid = s.pid;
+  r.holders = s.holders;
+  r.processName = p?.name;
+  r.processPath = p?.path;
+  r.parentPid = p?.parentPid;
+  r.parentName = p?.parentName;
+  r.user = p?.user;
+  r.services = p?.services?.length ? p.services : undefined;
+  r.processStart = p?.startTime === undefined ? undefined : processStart(p);
+  r.firstSeen = isoTime(change.firstSeen);
+  r.durationMs = change.durationMs;
+  r.durationExact = change.durationExact;
+  r.seenAfterClose = change.seenAfterClose;
+  r.source = change.source ?? "poll";
+  r.bytesSent = change.bytesSent;
+  r.bytesReceived = change.bytesReceived;
+  const line = JSON.stringify(r);
+  r.host =
+    r.processName =
+    r.processPath =
+    r.parentName =
+    r.user =
+    r.services =
+      undefined; // hold no one's strings
+  return plainHost(host) && (p === undefined || isPlainProcess(p)) ? line : jsonLine(JSON.parse(line));
 }
 
-/** Characters a JSON string may hold as they are, for {@link jsonLine} too. */
-// deno-lint-ignore no-control-regex -- the control characters are what it rules out
-const PLAIN_TEXT = /^[^"\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]*$/;
-
-/** A string as {@link jsonLine} writes it (most are plain: quoted as they are). */
-function text(value: string): string {
-  return PLAIN_TEXT.test(value) ? `"${value}"` : jsonLine(value);
-}
-
-/** A number as JSON writes it (`null` when not finite). */
-function number(n: number): string {
-  return Number.isFinite(n) ? String(n) : "null";
-}
+/** The record {@link eventRecord} fills, its fields in the order of {@link eventObject}. */
+const reused: Record<string, unknown> = {
+  v: EVENT_SCHEMA_VERSION,
+  event: undefined,
+  time: undefined,
+  host: undefined,
+  protocol: undefined,
+  family: undefined,
+  localAddress: undefined,
+  localPort: undefined,
+  remoteAddress: undefined,
+  remotePort: undefined,
+  state: undefined,
+  previousState: undefined,
+  scopeId: undefined,
+  pid: undefined,
+  holders: undefined,
+  processName: undefined,
+  processPath: undefined,
+  parentPid: undefined,
+  parentName: undefined,
+  user: undefined,
+  services: undefined,
+  processStart: undefined,
+  firstSeen: undefined,
+  durationMs: undefined,
+  durationExact: undefined,
+  seenAfterClose: undefined,
+  source: undefined,
+  bytesSent: undefined,
+  bytesReceived: undefined,
+};
 
 let lastHost = "";
-let lastHostJson = '""';
-function hostJson(host: string): string {
+let lastHostPlain = true;
+function plainHost(host: string): boolean {
   if (host !== lastHost) {
-    lastHostJson = jsonLine(host);
+    lastHostPlain = !needsJsonEscape(host);
     lastHost = host;
   }
-  return lastHostJson;
+  return lastHostPlain;
 }
 
-/** The owner's fields of {@link eventObject} (`processName` … `processStart`) as JSON text, with a leading comma. */
-const processJson = new WeakMap<ProcessInfo, string>();
-function processFields(p: ProcessInfo): string {
-  let json = processJson.get(p);
-  if (json === undefined) {
-    const text = jsonLine({
-      processName: p.name,
-      processPath: p.path,
-      parentPid: p.parentPid,
-      parentName: p.parentName,
-      user: p.user,
-      services: p.services?.length ? p.services : undefined,
-      processStart: p.startTime === undefined ? undefined : new Date(p.startTime).toISOString(),
-    });
-    json = text.length > 2 ? "," + text.slice(1, -1) : "";
-    processJson.set(p, json);
+/** Per process instance: whether none of its strings needs more than JSON.stringify's escaping. */
+const plainProcesses = new WeakMap<ProcessInfo, boolean>();
+function isPlainProcess(p: ProcessInfo): boolean {
+  let plain = plainProcesses.get(p);
+  if (plain === undefined) {
+    const strings = [p.name, p.path, p.user, p.parentName, ...(p.services ?? [])];
+    plain = !strings.some((v) => v !== undefined && needsJsonEscape(v));
+    plainProcesses.set(p, plain);
   }
-  return json;
+  return plain;
+}
+
+/** A process's start as ISO text, made once per process record. */
+const processStarts = new WeakMap<ProcessInfo, string>();
+function processStart(p: ProcessInfo): string {
+  let text = processStarts.get(p);
+  if (text === undefined) processStarts.set(p, text = new Date(p.startTime!).toISOString());
+  return text;
 }
 
 let isoSecond = NaN;
 let isoPrefix = "";
+/** `000Z` … `999Z`. */
+const MILLIS = Array.from({ length: 1000 }, (_, ms) => `${String(ms).padStart(3, "0")}Z`);
 /** `new Date(ms).toISOString()`, its text up to the second made once per second. */
 export function isoTime(ms: number): string {
   const whole = Math.trunc(ms);
@@ -109,8 +146,7 @@ export function isoTime(ms: number): string {
     isoPrefix = text.slice(0, -4);
     isoSecond = second;
   }
-  const millis = whole - second * 1000;
-  return `${isoPrefix}${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
+  return isoPrefix + MILLIS[whole - second * 1000];
 }
 
 /** The flat object of {@link eventRecord}, for records with plugin fields and for alerts. */
