@@ -11,7 +11,7 @@ import {
 } from "./tracepoint_decode.ts";
 import { fixtureBytes, fixtureText } from "../fixtures_test_util.ts";
 import type { TracedClose } from "./capture.ts";
-import { PERF_ATTR_OFFSETS, PERF_ATTR_SIZE, SAMPLE_TYPE } from "./tracepoint.ts";
+import { PERF_ATTR_OFFSETS, PERF_ATTR_SIZE, SAMPLE_TYPE } from "./perf_rings.ts";
 
 /** The samples of `inet_sock_set_state_samples.bin` (see capture_event_fixtures.ts). */
 function capturedSamples(): TraceSample[] {
