@@ -91,6 +91,9 @@ export const WARNING_TEXT: Record<string, string> = {
   "events-trace-unavailable":
     "the sock:inet_sock_set_state tracepoint is not available (needs root and tracefs): connections " +
     "shorter than a poll are logged without their process, and without their open time",
+  "events-exec-unavailable":
+    "the sched:sched_process_exec tracepoint is not available: a process that exits at once after " +
+    "connecting is logged as unknown",
   "events-dropped": "socket events were lost (kernel buffer overflow): some short connections are missing",
 };
 

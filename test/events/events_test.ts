@@ -90,6 +90,25 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "live (netns): a process that connects and exits at once is named by its exec, its user by its socket",
+  ignore: !root,
+  async fn() {
+    const result = await scenario("exec");
+    const port = result.listenerPort;
+    const clients = result.changes.filter((c) => c.protocol === "tcp" && c.remotePort === port);
+    assert.equal(clients.length, 10, "5 connections, opened and closed");
+    for (const change of clients) {
+      assert.equal(change.processName, "beacon,sh", JSON.stringify(change));
+      assert.match(change.processPath as string, /\/portreporter-exec-[^/]+\/beacon,sh$/);
+      assert.equal(change.user, "root");
+      assert.notEqual(change.pid, 0);
+    }
+    assert.equal(new Set(clients.map((c) => c.pid)).size, 5, "each its own process");
+  },
+});
+
+Deno.test({
   name: "live (netns): not root, no tracepoint: short connections still logged, without their process",
   ignore: !root,
   async fn() {

@@ -3,12 +3,14 @@
  * a collector and a diff as the monitor runs them, around real short-lived sockets. Prints one JSON
  * object: the changes (as PR-EVENTS records) and the counters.
  *
- *     deno run -A --unstable-net scenario.ts <short|burst|fallback>
+ *     deno run -A --unstable-net scenario.ts <short|burst|fallback|exec>
  *
  * - `short`: a child makes 20 TCP connections of 1–5 ms to a listener of this process, and 5 UDP
  *   sockets of a few ms, between two polls.
  * - `burst`: 2 500 loopback connections (5 000 sockets) seen by a poll, then closed at once.
  * - `fallback`: as `short` with 5 connections, without event capture.
+ * - `exec`: 5 processes (a copy of bash named `beacon,sh`) that each connect to the listener and exit
+ *   at once, gone before their `/proc` entry could be read.
  *
  * @module
  */
@@ -55,6 +57,15 @@ if (mode === "burst") {
   for (const end of ends) end.close();
   burstListener.close();
   await sleep(300);
+} else if (mode === "exec") {
+  const dir = Deno.makeTempDirSync({ prefix: "portreporter-exec-" });
+  const beacon = `${dir}/beacon,sh`;
+  Deno.copyFileSync("/bin/bash", beacon);
+  Deno.chmodSync(beacon, 0o755);
+  const script = `exec 3<>/dev/tcp/127.0.0.1/${port(listener.addr)}; exec 3>&-`;
+  for (let i = 0; i < 5; i++) await new Deno.Command(beacon, { args: ["-c", script] }).output();
+  await sleep(200);
+  Deno.removeSync(dir, { recursive: true });
 } else {
   const count = mode === "fallback" ? 5 : 20;
   const process = new Deno.Command(Deno.execPath(), {

@@ -102,6 +102,7 @@ export function createLinuxCollector(
   const capture = options.events
     ? new EventCapture({
       describe: (pid) => processes.read(pid, {}),
+      userOf: (uid) => processes.userName(uid),
       ...(options.events === true ? {} : options.events),
       clock,
     })

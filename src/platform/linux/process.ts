@@ -253,7 +253,7 @@ export class ProcessInfoReader {
     info.parentPid = stat.parentPid;
     const status = attempt(() => parseProcStatus(readSmallText(`${directory}/status`)));
     if ("value" in status) {
-      if (status.value.uid !== undefined) info.user = this.#userName(status.value.uid);
+      if (status.value.uid !== undefined) info.user = this.userName(status.value.uid);
     } else problems.note(status, `${directory}/status`);
 
     const bootTime = this.#bootTime();
@@ -318,7 +318,7 @@ export class ProcessInfoReader {
   }
 
   /** User name of a uid from the passwd file (re-read at most once per poll for an unknown uid). */
-  #userName(uid: number): string {
+  userName(uid: number): string {
     let name = this.#users?.get(uid);
     if (name === undefined && this.#usersLoadedInGeneration !== this.#generation) {
       this.#usersLoadedInGeneration = this.#generation;

@@ -22,11 +22,15 @@ import type { DestroyedSocket } from "./destroy_decode.ts";
 import { DestroyListener } from "./destroy_listener.ts";
 import { ReadableWaiter } from "./readable_waiter.ts";
 import { PerfTracepointSource } from "./tracepoint.ts";
+import { type ExecInfo, type ExecSource, ExecTraceSource } from "./exec_trace.ts";
+import { UNKNOWN_PROCESS_NAME } from "../process.ts";
 
 /** Warning kind: the destroy notifications cannot be received; short connections and UDP sockets are missed. */
 export const WARNING_DESTROY_UNAVAILABLE = "events-destroy-unavailable";
 /** Warning kind: the tracepoint cannot be read; short connections are logged without their process. */
 export const WARNING_TRACE_UNAVAILABLE = "events-trace-unavailable";
+/** Warning kind: execs cannot be traced; a process that exits at once after connecting is logged as `unknown`. */
+export const WARNING_EXEC_UNAVAILABLE = "events-exec-unavailable";
 /** Warning kind: event buffers overflowed; some short connections were lost (counted, not all known). */
 export const WARNING_EVENTS_DROPPED = "events-dropped";
 
@@ -95,6 +99,10 @@ export interface EventCaptureOptions {
   openTrace?: (onPid: (pid: number) => void) => TraceSource;
   /** Reads a process's details (called as soon as a source names it, while it may still run). */
   describe?: (pid: number) => ProcessInfo;
+  /** Opens the exec source (`new ExecTraceSource()` by default); throws when unavailable. */
+  openExec?: () => ExecSource;
+  /** The user name of a uid (the owner of a socket whose process was gone before it could be read). */
+  userOf?: (uid: number) => string | undefined;
   /** Pause after each read under load, ms (see `readable_waiter.ts`). */
   batchMs?: number;
 }
@@ -104,6 +112,8 @@ export class EventCapture {
   readonly #clock: Clock;
   #destroy: DestroyListener | undefined;
   #trace: TraceSource | undefined;
+  #exec: ExecSource | undefined;
+  readonly #userOf: ((uid: number) => string | undefined) | undefined;
   #waiter: ReadableWaiter | undefined;
   #pending: SocketEvent[] = [];
   readonly #scratch: DestroyedSocket[] = [];
@@ -123,6 +133,7 @@ export class EventCapture {
   constructor(options: EventCaptureOptions) {
     this.#clock = options.clock;
     this.#describe = options.describe;
+    this.#userOf = options.userOf;
     const onPid = (pid: number) => this.#learnPid(pid);
     try {
       this.#destroy = (options.openDestroy ?? (() => new DestroyListener()))();
@@ -134,7 +145,18 @@ export class EventCapture {
     } catch {
       countWarning(this.#startWarnings!, WARNING_TRACE_UNAVAILABLE);
     }
-    const fds = [...(this.#destroy ? [this.#destroy.fd] : []), ...(this.#trace?.fds ?? [])];
+    if (this.#trace) {
+      try {
+        this.#exec = (options.openExec ?? (() => new ExecTraceSource()))();
+      } catch {
+        countWarning(this.#startWarnings!, WARNING_EXEC_UNAVAILABLE);
+      }
+    }
+    const fds = [
+      ...(this.#destroy ? [this.#destroy.fd] : []),
+      ...(this.#trace?.fds ?? []),
+      ...(this.#exec?.fds ?? []),
+    ];
     if (fds.length) {
       this.#waiter = new ReadableWaiter(fds, () => this.#read(), () => this.#stopSources(), options.batchMs);
     }
@@ -150,6 +172,7 @@ export class EventCapture {
     const pid = this.#trace.connectedBy(key) ?? this.#closedBy(key);
     if (pid !== undefined || this.#hintsRefreshed) return pid;
     this.#hintsRefreshed = true; // once per poll: the connection may have been made since the last read
+    this.#exec?.drain();
     this.#trace.drain(this.#traced);
     return this.#trace.connectedBy(key) ?? this.#closedBy(key);
   }
@@ -180,7 +203,9 @@ export class EventCapture {
     if (this.#described.size >= MAX_DESCRIBED_PROCESSES) {
       this.#described.delete(this.#described.keys().next().value!);
     }
-    this.#described.set(pid, this.#describe(pid));
+    const info = this.#describe(pid);
+    const exec = info.path === undefined ? this.#exec?.execOf(pid) : undefined;
+    this.#described.set(pid, exec ? fromExec(info, exec) : info);
   }
 
   #read(): void {
@@ -188,6 +213,7 @@ export class EventCapture {
     scratch.length = 0;
     const now = this.#clock.now();
     this.#destroy?.drain(scratch);
+    this.#exec?.drain(); // before the socket changes that may name a process it started
     // After the destroy notifications: the kernel records a socket's change to CLOSE before it
     // frees the socket, so every notification read has its tracepoint sample in the rings by now.
     this.#trace?.drain(this.#traced);
@@ -219,9 +245,18 @@ export class EventCapture {
     if (traced.pid !== 0) {
       destroyed.socket.pid = traced.pid;
       const process = this.#described.get(traced.pid);
-      if (process) event.process = process;
+      if (process) event.process = this.#withSocketUser(process, destroyed.uid);
     }
     return event;
+  }
+
+  /** A process known only from its exec takes its user from the socket's owner uid. */
+  #withSocketUser(process: ProcessInfo, uid: number | undefined): ProcessInfo {
+    if (process.user !== undefined || uid === undefined || !execOnly.has(process)) return process;
+    const user = this.#userOf?.(uid);
+    return user === undefined
+      ? process
+      : { ...process, user, partial: `${process.partial}; user from its socket` };
   }
 
   #push(event: SocketEvent): void {
@@ -249,7 +284,7 @@ export class EventCapture {
       this.#stopSources(); // an unexpected read error: the poll carries on alone
       countWarning(warnings, WARNING_DESTROY_UNAVAILABLE);
     }
-    const traceLost = this.#trace?.lost ?? this.#lastTraceLost;
+    const traceLost = this.#trace ? this.#trace.lost + (this.#exec?.lost ?? 0) : this.#lastTraceLost;
     this.#lastTraceLost = traceLost;
     this.stats.dropped = (this.#destroy?.stats.overruns ?? 0) + traceLost + this.#overflow;
     if (this.stats.dropped > this.#reportedDropped) {
@@ -269,6 +304,8 @@ export class EventCapture {
     this.#destroy = undefined;
     this.#trace?.close();
     this.#trace = undefined;
+    this.#exec?.close();
+    this.#exec = undefined;
   }
 
   /** Stops waiting and closes every source; settles when the waiting thread has returned. */
@@ -278,6 +315,27 @@ export class EventCapture {
     this.#destroy = undefined;
     this.#trace?.close();
     this.#trace = undefined;
+    this.#exec?.close();
+    this.#exec = undefined;
     return done;
   }
+}
+
+/** Processes known only from their exec (see {@link fromExec}). */
+const execOnly = new WeakSet<ProcessInfo>();
+
+/**
+ * A process whose image could not be read, completed from its exec: gone before it could be read, it
+ * takes its path and its name from that; caught exiting (its name read, not its image), its path.
+ */
+function fromExec(read: ProcessInfo, exec: ExecInfo): ProcessInfo {
+  if (read.name !== UNKNOWN_PROCESS_NAME) {
+    const partial = read.partial ? `${read.partial}; path from its exec` : "path from its exec";
+    return { ...read, path: exec.path, partial };
+  }
+  const name = exec.path.slice(exec.path.lastIndexOf("/") + 1) || exec.path;
+  const why = "exited before it could be read: name and path from its exec";
+  const info: ProcessInfo = { pid: read.pid, name, path: exec.path, partial: why };
+  execOnly.add(info);
+  return info;
 }

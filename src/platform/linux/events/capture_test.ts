@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { endpointKey, type SocketRecord } from "../../../model/types.ts";
 import { EventCapture, type TracedClose, type TraceSource } from "./capture.ts";
+import type { DestroyListener } from "./destroy_listener.ts";
 
 const client: SocketRecord = {
   protocol: "tcp",
@@ -45,5 +46,57 @@ Deno.test("ownerHint: a connection that closed after the dump listed it is named
     assert.equal(capture.ownerHint({ ...client, remotePort: 0 }), undefined, "listeners are not hinted");
   } finally {
     void capture.close();
+  }
+});
+
+Deno.test("a process gone before it could be read is named by its exec, its user from the socket's uid", async () => {
+  let onPid: (pid: number) => void = () => {};
+  const traced = new Map<string, TracedClose>();
+  const trace: TraceSource = {
+    fds: [],
+    lost: 0,
+    drain(into) {
+      onPid(31337); // the connect, named by the tracepoint
+      for (const [key, close] of traced) into.set(key, close);
+      traced.clear();
+    },
+    connectedBy: () => undefined,
+    close() {},
+  };
+  const destroyed = [{ socket: { ...client, state: "CLOSED" as const }, cookie: 9, uid: 1234 }];
+  const destroy = {
+    fd: -1, // never readable: the test reads by hand
+    stats: { received: 0, overruns: 0 },
+    drain(out: unknown[]) {
+      out.push(...destroyed.splice(0));
+      return out.length;
+    },
+    close() {},
+  };
+  const capture = new EventCapture({
+    clock: { now: () => 1000 },
+    openDestroy: () => destroy as unknown as DestroyListener,
+    openTrace: (named) => (onPid = named, trace),
+    openExec: () => ({
+      fds: [],
+      lost: 0,
+      drain() {},
+      execOf: (pid) => pid === 31337 ? { path: "/tmp/x/be\u00e4con", time: 990 } : undefined,
+      close() {},
+    }),
+    describe: (pid) => ({ pid, name: "unknown", partial: "gone: /proc/31337/stat" }),
+    userOf: (uid) => uid === 1234 ? "mallory" : undefined,
+  });
+  try {
+    traced.set(endpointKey(client), { pid: 31337, openedAt: 995, closedAt: 999 });
+    const [event] = capture.take({});
+    assert.equal(event.socket.pid, 31337);
+    assert.deepEqual(
+      [event.process?.name, event.process?.path, event.process?.user],
+      ["be\u00e4con", "/tmp/x/be\u00e4con", "mallory"],
+    );
+    assert.match(event.process!.partial!, /exited before it could be read.*user from its socket/);
+  } finally {
+    await capture.close();
   }
 });

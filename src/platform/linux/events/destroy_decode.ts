@@ -15,6 +15,7 @@ import {
   EBADMSG,
   IDIAG_COOKIE_OFFSET,
   IDIAG_INODE_OFFSET,
+  IDIAG_UID_OFFSET,
   INET_DIAG_MSG_SIZE,
   IPPROTO_TCP,
   IPPROTO_UDP,
@@ -61,6 +62,8 @@ export interface DestroyedSocket {
   socket: SocketRecord;
   /** The kernel's socket cookie (the same one its dumps carry; a counter, exact as a number). */
   cookie: number;
+  /** The uid that owned the socket (`sk_uid`: the creating process's effective uid). */
+  uid: number;
   /** `tcpi_bytes_acked` (TCP only). */
   bytesSent?: number;
   /** `tcpi_bytes_received` (TCP only). */
@@ -125,7 +128,11 @@ function decodeDestroyMessage(
   const protocol = protocolNumber === IPPROTO_TCP ? "tcp" : "udp";
   const socket = decodeInetDiagMsg(view, payload, protocol);
   if (view.getUint32(payload + IDIAG_INODE_OFFSET, true) === 0) delete socket.inode;
-  const destroyed: DestroyedSocket = { socket, cookie: readU64(view, payload + IDIAG_COOKIE_OFFSET) };
+  const destroyed: DestroyedSocket = {
+    socket,
+    cookie: readU64(view, payload + IDIAG_COOKIE_OFFSET),
+    uid: view.getUint32(payload + IDIAG_UID_OFFSET, true),
+  };
   if (protocol === "tcp" && info >= 0 && infoLength >= TCPI_MIN_SIZE_FOR_BYTES) {
     destroyed.bytesSent = readU64(view, info + TCPI_BYTES_ACKED_OFFSET);
     destroyed.bytesReceived = readU64(view, info + TCPI_BYTES_RECEIVED_OFFSET);

@@ -44,14 +44,22 @@ export type TraceLayout = Record<(typeof TRACE_FIELDS)[number], number>;
 
 /** Parses a tracefs `format` file: the event id and the offsets of {@link TRACE_FIELDS}. Throws when one is missing. */
 export function parseTraceFormat(text: string): { id: number; layout: TraceLayout } {
+  return parseFormatFields(text, TRACE_FIELDS);
+}
+
+/** Parses a tracefs `format` file: the event id and the offset of each of `fields`. Throws when one is missing. */
+export function parseFormatFields<F extends string>(
+  text: string,
+  fields: readonly F[],
+): { id: number; layout: Record<F, number> } {
   const id = Number(/^ID:\s*(\d+)/m.exec(text)?.[1]);
   if (!Number.isInteger(id)) throw new Error("tracepoint format without an ID");
   const offsets = new Map<string, number>();
   for (const match of text.matchAll(/field:[^;]*?\s\**(\w+)(?:\[\d+\])?;\s*offset:(\d+);/g)) {
     offsets.set(match[1], Number(match[2]));
   }
-  const layout = {} as TraceLayout;
-  for (const field of TRACE_FIELDS) {
+  const layout = {} as Record<F, number>;
+  for (const field of fields) {
     const offset = offsets.get(field);
     if (offset === undefined) throw new Error(`tracepoint format without field ${field}`);
     layout[field] = offset;
