@@ -39,8 +39,10 @@ const INTERVAL_MS = 250;
 const WARMUP_MS = 6_000;
 /** CPU is measured over this many ms of steady polls. */
 const CPU_WINDOW_MS = 8_000;
-/** The burst counts as logged when the `closed` count has not moved for this long. */
-const QUIET_MS = 3_000;
+/** The burst counts as logged when every held socket has its `closed` and the count has not moved for this long. */
+const QUIET_MS = 2_000;
+/** Short of every `closed`, the burst counts as over when the count has not moved for this long. */
+const STALLED_MS = 20_000;
 /** Longest wait for the burst to be logged. */
 const BURST_TIMEOUT_MS = 180_000;
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -148,11 +150,23 @@ function startMonitor(dir: string) {
   return { child, stderr: new Response(child.stderr).text() };
 }
 
-/** Waits until the count of `closed` records has not moved for {@link QUIET_MS}; returns it and when it last moved. */
-async function awaitQuiet(dir: string, t0: number): Promise<{ count: number; seconds: number }> {
+/**
+ * Waits until PR-EVENTS holds at least `expected` more `closed` records than `before` and their
+ * count has not moved for {@link QUIET_MS} (or, short of that, has not moved for
+ * {@link STALLED_MS}: some were lost); returns the count and when it last moved.
+ */
+async function awaitLogged(
+  dir: string,
+  t0: number,
+  before: number,
+  expected: number,
+): Promise<{ count: number; seconds: number }> {
   let count = countClosed(dir);
   let movedAt = performance.now();
-  while (performance.now() - movedAt < QUIET_MS && performance.now() - t0 < BURST_TIMEOUT_MS) {
+  for (;;) {
+    const quiet = performance.now() - movedAt;
+    if (count - before >= expected && quiet >= QUIET_MS) break;
+    if (quiet >= STALLED_MS || performance.now() - t0 >= BURST_TIMEOUT_MS) break;
     await sleep(500);
     const now = countClosed(dir);
     if (now !== count) [count, movedAt] = [now, performance.now()];
@@ -177,7 +191,7 @@ async function measure(sockets: number): Promise<string> {
     const t0 = performance.now();
     await held.release();
     released = true;
-    const burst = await awaitQuiet(dir, t0);
+    const burst = await awaitLogged(dir, t0, before, sockets);
     const after = vm(child.pid);
     child.kill("SIGTERM");
     await child.status;
