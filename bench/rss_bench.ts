@@ -62,10 +62,12 @@ export function parseEventCounts(stderr: string): { received: number; dropped: n
   return m ? { received: Number(m[1]), dropped: Number(m[2]) } : undefined;
 }
 
-/** `65 MB [≤ 150 MB: met]` style cell. */
+/** `65 MB [<= 150 MB: met]` style cell; judged on the whole MB shown. */
 export function targetCell(mb: number, target: number | undefined): string {
-  const value = `${mb.toFixed(0)} MB`;
-  return target === undefined ? value : `${value} [<= ${target} MB: ${mb <= target ? "met" : "NOT met"}]`;
+  const shown = Math.round(mb);
+  return target === undefined
+    ? `${shown} MB`
+    : `${shown} MB [<= ${target} MB: ${shown <= target ? "met" : "NOT met"}]`;
 }
 
 function vm(pid: number) {
