@@ -39,7 +39,7 @@ const INTERVAL_MS = 250;
 const WARMUP_MS = 6_000;
 /** CPU is measured over this many ms of steady polls. */
 const CPU_WINDOW_MS = 8_000;
-/** The burst counts as logged when every held socket has its `closed` and the count has not moved for this long. */
+/** The burst counts as logged once every held socket has its `closed` and the count stays for this long. */
 const QUIET_MS = 2_000;
 /** Short of every `closed`, the burst counts as over when the count has not moved for this long. */
 const STALLED_MS = 20_000;
