@@ -1,8 +1,8 @@
 /**
  * `deno task bench`: the cost of one steady-state poll against peers measured in the same run.
  *
- * For each socket count N (default 1000, 5000, 20000; or the numbers given as arguments) two helper
- * processes hold N loopback TCP sockets (N/2 connections, 20 % over ::1). Then, interleaved, each
+ * For each socket count N (default 1000, 5000, 20000; or the numbers given as arguments) helper
+ * processes hold N loopback TCP sockets (N/2 connections, 20 % over ::1; `hold_sockets.ts`). Then, interleaved, each
  * repeated and reported as the median:
  * - `ss -tanp`: the peer a Linux admin would use (a process spawn, a netlink dump, a /proc fd scan);
  * - the floor: a bare netlink sock_diag dump of the same tables (TCP of both families in one request,
@@ -10,6 +10,8 @@
  * - our poll: the Linux collector (tables + owners + process details) + the diff + formatting of the
  *   resulting changes (PR-PORTS lines and JSONL records), exactly what the monitor does per poll.
  * Printed: medians, the ratios poll/ss and poll/floor, the first (cold) poll, and the RSS.
+ * Beside it, the monitor's memory at 20 000 and 65 000 sockets, steady and after a mass close
+ * (`rss_bench.ts`, in a private network namespace).
  * Then the writer: change events per second through the real log set to disk; the real monitor's CPU
  * at 100 ms and 1 s intervals with 1 000 steady sockets; a soak of 1 000 000 change events through a
  * synthetic collector (RSS and heap at start and end); detection of connections that live 250 ms at a
@@ -36,54 +38,14 @@ import { runtimeFlags } from "../test/helpers.ts";
 import { detection, monitorCpu, soak } from "./sections.ts";
 import { eventsBench } from "./events_bench.ts";
 import { queryBench } from "./query_bench.ts";
+import { holdSockets } from "./hold_sockets.ts";
+import { rssBench } from "./rss_bench.ts";
 
 const REPEAT = 15;
 const counts = Deno.args.length ? Deno.args.map(Number) : [1000, 5000, 20000];
 const here = new URL(".", import.meta.url).pathname;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
-
-async function readLine(reader: ReadableStreamDefaultReader<string>, prefix: string): Promise<string> {
-  let buffered = "";
-  while (true) {
-    const nl = buffered.indexOf("\n");
-    if (nl >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (line.startsWith(prefix)) return line;
-      continue;
-    }
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`socket holder exited before printing '${prefix}'`);
-    buffered += value;
-  }
-}
-
-function holder(args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(here, "socket_holder.ts"), ...args],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  return { child, lines: child.stdout.pipeThrough(new TextDecoderStream()).getReader() };
-}
-
-/** Starts the holders with `sockets` TCP sockets in all; returns a function that kills them. */
-async function holdSockets(sockets: number): Promise<() => Promise<void>> {
-  const connections = Math.floor(sockets / 2);
-  const server = holder(["server", String(connections)]);
-  const [, port4, port6] = (await readLine(server.lines, "ports")).split(" ");
-  const client = holder(["client", port4, port6, String(connections), "0.2"]);
-  await Promise.all([readLine(client.lines, "ready"), readLine(server.lines, "ready")]);
-  return async () => {
-    for (const { child } of [server, client]) {
-      try {
-        child.kill("SIGKILL"); // the server first: unread bytes make the kernel reset, so nothing lingers in TIME_WAIT
-      } catch { /* already gone */ }
-      await child.status;
-    }
-  };
-}
 
 async function timeSs(): Promise<number> {
   const t0 = performance.now();
@@ -146,7 +108,7 @@ console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 
 const localTime = new LocalTime();
 for (const n of counts) {
-  const release = await holdSockets(n);
+  const { release } = await holdSockets(n);
   try {
     const collector = createLinuxCollector();
     const tracker = new EndpointTracker();
@@ -183,6 +145,10 @@ for (const n of counts) {
     await release();
   }
 }
+
+// The monitor's memory at 20 000 and 65 000 sockets, steady and through a mass close (rss_bench.ts).
+console.log("");
+await rssBench();
 
 // The writer: synthetic change events through the real log set, to a temporary directory.
 const dir = await Deno.makeTempDir({ prefix: "portreporter-bench-" });
@@ -243,7 +209,7 @@ console.log(`RSS at end: ${mb(Deno.memoryUsage().rss)} MB, heap used ${mb(Deno.m
 // CPU of the real monitor with about 1 000 steady sockets.
 const cpuSeconds = Number(Deno.env.get("BENCH_CPU_SECONDS") ?? 60);
 {
-  const release = await holdSockets(1000);
+  const { release } = await holdSockets(1000);
   try {
     console.log("");
     for (const [interval, target] of [[100, 5], [1000, 0.5]]) {

@@ -1,8 +1,9 @@
 /**
- * Holds loopback TCP connections open for the benchmarks, from two processes (the per-process fd limit
- * is usually 20 000 here). `server` listens on 127.0.0.1 and ::1, prints `ports <v4> <v6>`, accepts and
- * never reads; `client <v4> <v6> <count> <v6share>` opens `count` connections, sends one byte on each
- * (so that killing the server resets them instead of leaving TIME_WAIT behind) and prints `ready`.
+ * Holds loopback TCP connections open for the benchmarks, one server/client pair of processes per
+ * up to 15 000 connections (the per-process fd limit is 20 000 here; see `hold_sockets.ts`).
+ * `server` listens on 127.0.0.1 and ::1, prints `ports <v4> <v6>`, accepts and never reads;
+ * `client <v4> <v6> <count> <v6share>` opens `count` connections, sends one byte on each (so that
+ * killing the server resets them instead of leaving TIME_WAIT behind) and prints `ready`.
  * Both print `ready <n>` once they hold their sockets and then wait to be killed.
  *
  * @module

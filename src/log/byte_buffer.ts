@@ -9,11 +9,27 @@
 
 const encoder = new TextEncoder();
 
+/** Size a {@link ByteBuffer} starts with. */
+export const BYTE_BUFFER_BYTES = 64 * 1024;
+/** The most a {@link ByteBuffer} keeps allocated once emptied (the writer appends every 256 KiB). */
+export const BYTE_BUFFER_KEPT_BYTES = 1024 * 1024;
+
 /** See the module description. */
 export class ByteBuffer {
-  #bytes = new Uint8Array(64 * 1024);
+  #bytes = new Uint8Array(BYTE_BUFFER_BYTES);
   /** Bytes in use; set it back to an earlier value to drop what was added since. */
   length = 0;
+
+  /** Bytes allocated. */
+  get capacity(): number {
+    return this.#bytes.length;
+  }
+
+  /** Empties the buffer; one grown past {@link BYTE_BUFFER_KEPT_BYTES} (a huge item) is let go. */
+  clear(): void {
+    this.length = 0;
+    if (this.#bytes.length > BYTE_BUFFER_KEPT_BYTES) this.#bytes = new Uint8Array(BYTE_BUFFER_BYTES);
+  }
 
   /** Appends `text` as UTF-8. */
   add(text: string): void {

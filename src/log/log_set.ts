@@ -42,6 +42,13 @@ export { denoLogFileSystem, type LogFileHandle, type LogFileSystem } from "./log
 export type { LogBatch, LogLosses, LogSetOptions } from "./log_set_options.ts";
 export type { EventsRecord } from "./records.ts";
 
+/**
+ * Formatted bytes at which a batch is appended before the rest of it is formatted, at an item
+ * boundary: a burst of tens of thousands of changes then needs buffers of about this size, not of a
+ * whole file (each such append is all or nothing across the files, as a rollover's split is).
+ */
+export const COMMIT_BYTES = 256 * 1024;
+
 /** Writes log sets. Not safe for concurrent use: the monitor calls it from one loop. */
 export class LogSet {
   readonly #o: Required<Omit<LogSetOptions, "retention">> & { retention: RetentionPolicy };
@@ -261,7 +268,12 @@ export class LogSet {
       if (i < nr) fmt.addRecord(work.records[i].record, work.records[i].time);
       else if (i < nr + nc) fmt.addChange(work.changes[i - nr], parts, socketsOf);
       else fmt.addAlert(work.alerts[i - nr - nc]);
-      if (!this.#overflows()) continue;
+      if (!this.#overflows()) {
+        if (fmt.pendingBytes() < COMMIT_BYTES) continue;
+        this.#commit(); // a burst is written as it is formatted, not held in memory whole
+        work.done = start = i + 1;
+        continue;
+      }
       if (i === start && this.#onlyHeaders()) continue; // one item larger than a file: it lands alone
       fmt.undo(mark);
       this.#commit();

@@ -94,9 +94,15 @@ export class SetFormatter {
     this.discard();
   }
 
+  /** Bytes formatted and not yet committed, in all buffers. */
+  pendingBytes(): number {
+    const b = this.buffers;
+    return b.PORTS.length + b.PIDS.length + b.EVENTS.length + b.ALERTS.length;
+  }
+
   /** The buffers were not written. */
   discard(): void {
-    for (const b of Object.values(this.buffers)) b.length = 0;
+    for (const b of Object.values(this.buffers)) b.clear();
     this.#newDescribed.length = 0;
     this.#newRecorded.length = 0;
     this.#freshDescribed.clear();

@@ -24,25 +24,25 @@ export const RAW_WORDS = 11;
 /** Mask of word 0: `idiag_family` and `idiag_state` (little-endian bytes 0 and 1). */
 export const WORD0_MASK = 0xffff;
 
-interface CacheEntry {
-  record: SocketRecord;
-  /** Where the raw words are kept: `RAW_WORDS` words from `slot * RAW_WORDS` in the cache's slab. */
-  slot: number;
-  /** Owner pid of `record` as handed out (records are shared, so this must not change in place). */
-  pid: number;
-  seen: number;
-}
-
-/** Slots the raw-word slab starts with (it doubles when full). */
+/** Slots the per-slot arrays start with (they double when full). */
 const INITIAL_SLOTS = 256;
 
 /**
- * Per-inode cache of decoded records; one per collector, used from one poll at a time. The raw words of
- * every entry live in one slab (a typed array per entry would cost about 150 bytes more each).
+ * Per-inode cache of decoded records; one per collector, used from one poll at a time. Each cached
+ * socket takes one slot: its record in an array, and its raw words, owner pid and last poll in typed
+ * arrays indexed by slot, so a cached socket costs its record, one map entry (inode → slot) and
+ * about 56 bytes, not an entry object (and a typed array per entry would cost about 150 bytes more).
  */
 export class RecordCache {
-  readonly #entries = new Map<number, CacheEntry>();
+  readonly #slotByInode = new Map<number, number>();
+  /** Record handed out, by slot. */
+  #records: (SocketRecord | undefined)[] = [];
+  /** Raw words, `RAW_WORDS` per slot. */
   #slab = new Uint32Array(INITIAL_SLOTS * RAW_WORDS);
+  /** Owner pid of the record as handed out (records are shared, so this must not change in place). */
+  #pids = new Int32Array(INITIAL_SLOTS);
+  /** Poll (generation) that last saw the slot's socket. */
+  #seen = new Uint32Array(INITIAL_SLOTS);
   #nextSlot = 0;
   readonly #freeSlots: number[] = [];
   #generation = 0;
@@ -63,30 +63,30 @@ export class RecordCache {
    * {@link RAW_WORDS}) are unchanged; marks it seen.
    */
   lookup(inode: number, words: Uint32Array, base: number): SocketRecord | undefined {
-    const entry = this.#entries.get(inode);
-    if (!entry) return undefined;
+    const slot = this.#slotByInode.get(inode);
+    if (slot === undefined) return undefined;
     const slab = this.#slab;
-    const at = entry.slot * RAW_WORDS;
+    const at = slot * RAW_WORDS;
     if (slab[at] !== (words[base] & WORD0_MASK)) return undefined;
     for (let i = 1; i < RAW_WORDS; i++) if (slab[at + i] !== words[base + i]) return undefined;
-    entry.seen = this.#generation;
+    this.#seen[slot] = this.#generation;
     this.stats.reused++;
-    return entry.record;
+    return this.#records[slot];
   }
 
   /** Remembers a freshly decoded record under `inode` with the message's raw words. */
   store(inode: number, record: SocketRecord, words: Uint32Array, base: number): void {
     this.stats.decoded++;
-    let entry = this.#entries.get(inode);
-    if (!entry) {
-      entry = { record, slot: this.#takeSlot(), pid: record.pid, seen: this.#generation };
-      this.#entries.set(inode, entry);
+    let slot = this.#slotByInode.get(inode);
+    if (slot === undefined) {
+      slot = this.#takeSlot();
+      this.#slotByInode.set(inode, slot);
     }
-    entry.record = record;
-    entry.pid = record.pid;
-    entry.seen = this.#generation;
+    this.#records[slot] = record;
+    this.#pids[slot] = record.pid;
+    this.#seen[slot] = this.#generation;
     const slab = this.#slab;
-    const at = entry.slot * RAW_WORDS;
+    const at = slot * RAW_WORDS;
     slab[at] = words[base] & WORD0_MASK;
     for (let i = 1; i < RAW_WORDS; i++) slab[at + i] = words[base + i];
   }
@@ -94,10 +94,17 @@ export class RecordCache {
   #takeSlot(): number {
     const free = this.#freeSlots.pop();
     if (free !== undefined) return free;
-    if ((this.#nextSlot + 1) * RAW_WORDS > this.#slab.length) {
-      const grown = new Uint32Array(this.#slab.length * 2);
-      grown.set(this.#slab);
-      this.#slab = grown;
+    if (this.#nextSlot === this.#pids.length) {
+      const slots = this.#pids.length * 2;
+      const slab = new Uint32Array(slots * RAW_WORDS);
+      slab.set(this.#slab);
+      this.#slab = slab;
+      const pids = new Int32Array(slots);
+      pids.set(this.#pids);
+      this.#pids = pids;
+      const seen = new Uint32Array(slots);
+      seen.set(this.#seen);
+      this.#seen = seen;
     }
     return this.#nextSlot++;
   }
@@ -108,28 +115,32 @@ export class RecordCache {
    * forgets inodes not seen in this poll.
    */
   settleOwners(rows: SocketRecord[]): void {
+    const records = this.#records;
+    const pids = this.#pids;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];
       const inode = row.inode ?? 0;
       if (inode === 0) continue;
-      const entry = this.#entries.get(inode);
-      if (!entry || entry.record !== row || entry.pid === row.pid) continue;
+      const slot = this.#slotByInode.get(inode);
+      if (slot === undefined || records[slot] !== row || pids[slot] === row.pid) continue;
       const copy = { ...row };
-      row.pid = entry.pid;
+      row.pid = pids[slot];
       rows[i] = copy;
-      entry.record = copy;
-      entry.pid = copy.pid;
+      records[slot] = copy;
+      pids[slot] = copy.pid;
     }
     const generation = this.#generation;
-    this.#entries.forEach((entry, inode) => { // forEach: no [key, value] array per entry
-      if (entry.seen === generation) return;
-      this.#entries.delete(inode);
-      this.#freeSlots.push(entry.slot);
+    const seen = this.#seen;
+    this.#slotByInode.forEach((slot, inode) => { // forEach: no [key, value] array per entry
+      if (seen[slot] === generation) return;
+      this.#slotByInode.delete(inode);
+      records[slot] = undefined;
+      this.#freeSlots.push(slot);
     });
   }
 
   /** Number of cached records. */
   get size(): number {
-    return this.#entries.size;
+    return this.#slotByInode.size;
   }
 }

@@ -96,3 +96,25 @@ Deno.test("many sockets: the raw words survive the slab growing, and freed slots
   cache.settleOwners([...odd, ...fresh]);
   assert.equal(cache.size, 1000);
 });
+
+Deno.test("owner pids kept per slot survive the arrays growing: only a changed owner makes a copy", () => {
+  const cache = new RecordCache();
+  const wordsOf = (inode: number) => {
+    const words = message(0);
+    words[1] = inode;
+    return words;
+  };
+  cache.beginPoll();
+  const rows = Array.from({ length: 700 }, (_, i) => ({ ...record(0), inode: i + 1, localPort: i + 1 }));
+  for (const row of rows) cache.store(row.inode, row, wordsOf(row.inode), 0);
+  rows.forEach((row) => row.pid = 1000 + row.inode); // owners assigned in place after the store
+  cache.settleOwners(rows); // new records remember the pid they were handed out with
+  cache.beginPoll();
+  const again = rows.map((row) => cache.lookup(row.inode, wordsOf(row.inode), 0)!);
+  assert.deepEqual(again.map((r, i) => r === rows[i]), rows.map(() => true));
+  again[3].pid = 7; // the first slots, from before the growth, and the last
+  again[699].pid = 8;
+  cache.settleOwners(again);
+  assert.equal(again.filter((r, i) => r !== rows[i]).length, 2, "two copies, the rest kept");
+  assert.deepEqual([again[3].pid, rows[3].pid, again[699].pid, rows[699].pid], [7, 1004, 8, 1700]);
+});

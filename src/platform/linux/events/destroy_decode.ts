@@ -126,8 +126,10 @@ function decodeDestroyMessage(
   }
   if (protocolNumber !== IPPROTO_TCP && protocolNumber !== IPPROTO_UDP) return undefined;
   const protocol = protocolNumber === IPPROTO_TCP ? "tcp" : "udp";
-  const socket = decodeInetDiagMsg(view, payload, protocol);
-  if (view.getUint32(payload + IDIAG_INODE_OFFSET, true) === 0) delete socket.inode;
+  const decoded = decodeInetDiagMsg(view, payload, protocol);
+  // Without `inode` (the file is gone), as a copy: `delete` would turn every record of a burst into a
+  // dictionary-mode object of about 480 bytes instead of about 130.
+  const socket = view.getUint32(payload + IDIAG_INODE_OFFSET, true) === 0 ? withoutInode(decoded) : decoded;
   const destroyed: DestroyedSocket = {
     socket,
     cookie: readU64(view, payload + IDIAG_COOKIE_OFFSET),
@@ -138,6 +140,12 @@ function decodeDestroyMessage(
     destroyed.bytesReceived = readU64(view, info + TCPI_BYTES_RECEIVED_OFFSET);
   }
   return destroyed;
+}
+
+/** `record` without its `inode` field, as a fresh object with fast properties. */
+export function withoutInode(record: SocketRecord): SocketRecord {
+  const { inode: _inode, ...socket } = record;
+  return socket;
 }
 
 /** A little-endian u64 as a number (exact below 2^53, no bigint made). */

@@ -7,6 +7,7 @@ import {
   INET_DIAG_PROTOCOL,
   TCPI_BYTES_ACKED_OFFSET,
   TCPI_BYTES_RECEIVED_OFFSET,
+  withoutInode,
 } from "./destroy_decode.ts";
 import { IDIAG_COOKIE_OFFSET } from "../netlink.ts";
 import { fixtureBytes } from "../fixtures_test_util.ts";
@@ -53,4 +54,43 @@ Deno.test("a truncated destroy datagram is reported, not half-decoded", () => {
   assert.equal(decodeDestroyDatagram(new DataView(datagram.buffer), first - 8, out) < 0, true);
   assert.equal(out.length, 0);
   assert.equal(decodeDestroyDatagram(new DataView(datagram.buffer), first, out as unknown[] as never[]), 1);
+});
+
+Deno.test("a freed socket's record has no inode field at all, and every other field of the dump's record", () => {
+  for (const { socket } of decodeDestroyCapture(fixtureBytes("destroy_notifications.bin"))) {
+    assert.equal("inode" in socket, false);
+  }
+  const record = {
+    protocol: "tcp" as const,
+    family: 6 as const,
+    localAddress: "fe80::1",
+    localPort: 22,
+    remoteAddress: "fe80::2",
+    remotePort: 50000,
+    state: "CLOSED" as const,
+    pid: 0,
+    inode: 0,
+    scopeId: 3,
+  };
+  const copy = withoutInode(record);
+  assert.notEqual(copy, record);
+  const { inode: _inode, ...rest } = record;
+  assert.deepEqual(copy, rest);
+  assert.equal(record.inode, 0, "the decoded record is left as it was");
+});
+
+Deno.test("decoded records keep V8's fast properties (a `delete` would make each a ~480-byte dictionary)", async () => {
+  const decoder = new URL("./destroy_decode.ts", import.meta.url).href;
+  const fixture = new URL("../../../../test/fixtures/linux/destroy_notifications.bin", import.meta.url);
+  const script = `import { decodeDestroyCapture } from ${JSON.stringify(decoder)};
+const decoded = decodeDestroyCapture(Deno.readFileSync(new URL(${JSON.stringify(fixture.href)})));
+const fast = new Function("o", "return %HasFastProperties(o)");
+console.log(decoded.map((d) => fast(d.socket)).join(","));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--allow-natives-syntax", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(new TextDecoder().decode(out.stderr), "");
+  assert.equal(new TextDecoder().decode(out.stdout).trim(), "true,true,true,true");
 });
