@@ -17,6 +17,10 @@
  * TIME_WAIT row is a silent remnant (not remembered when the snapshots leave TIME_WAIT out,
  * `Snapshot.omitsTimeWait`: no row of a destroyed socket can follow its event).
  *
+ * While an event source reports every close, an endpoint a poll no longer lists is closed one poll
+ * later, at the time of the poll that missed it, unless its close event comes first (it was freed
+ * between the read of the events and the dump): one `closed`, never a poll's and then an event's.
+ *
  * An orphan — a TCP row without a file in a closing state (FIN_WAIT1/2, CLOSING, LAST_ACK, TIME_WAIT):
  * its owner has closed it — is never a new endpoint. While an event source reports every close
  * (`omitsTimeWait`) it is silent: the endpoint its owner held stays open until its close event, and
@@ -62,6 +66,12 @@ interface TrackedEndpoint {
   remnant?: boolean;
   /** Seen in the first snapshot: it opened before the monitor started. */
   atStart?: boolean;
+  /**
+   * When a poll first missed it while an event source reports every close: its close event may still
+   * be unread (it was freed between the read of the events and the dump); closed at this time by the
+   * next poll if no event comes.
+   */
+  missingSince?: number;
 }
 
 /** Identity of a process beyond its pid: start time when known, else the image path or name. */
@@ -173,6 +183,7 @@ export class EndpointTracker {
       tracked.socket = socket;
       tracked.process = process;
       tracked.seen = generation;
+      tracked.missingSince = undefined; // listed again: it was not gone
       this.#byRecord.set(socket, tracked);
       if (previousState !== socket.state) {
         changes.push({
@@ -186,10 +197,15 @@ export class EndpointTracker {
         });
       }
     }
+    const holdBack = this.#closesReported;
     endpoints.forEach((tracked, key) => { // forEach: no [key, value] array per entry
       if (tracked.seen === generation) return;
+      if (holdBack && !tracked.remnant && tracked.missingSince === undefined) {
+        tracked.missingSince = time; // its close event, if one is on its way, says when
+        return;
+      }
       endpoints.delete(key);
-      if (!tracked.remnant) changes.push(closedChange(tracked, time));
+      if (!tracked.remnant) changes.push(closedChange(tracked, tracked.missingSince ?? time));
     });
     return changes;
   }
@@ -277,7 +293,7 @@ export class EndpointTracker {
   ): void {
     const byEndpoint = new Map<string, string>();
     this.#endpoints.forEach((tracked, key) => { // forEach: no [key, value] array per entry
-      if (tracked.remnant || tracked.seen !== generation - 1) return;
+      if (tracked.remnant || (tracked.seen !== generation - 1 && tracked.missingSince === undefined)) return;
       const endpoint = endpointKey(tracked.socket);
       if (tracked.socket.pid !== 0 || !byEndpoint.has(endpoint)) byEndpoint.set(endpoint, key);
     });

@@ -284,7 +284,8 @@ Deno.test("with closes reported by events, an owner letting go is closed once, b
   // the event lost: the endpoint closes when its orphan row goes
   assert.equal(t.observe(reported(6000, [listener, { ...conn, remotePort: 3, inode: 8 }])).length, 1);
   t.observe(reported(7000, [listener, { ...conn, remotePort: 3, pid: 0, inode: 0, state: "LAST_ACK" }]));
-  const late = t.observe(reported(8000, [listener]));
+  assert.deepEqual(t.observe(reported(8000, [listener])), [], "its close event may still be on its way");
+  const late = t.observe(reported(9000, [listener]));
   assert.deepEqual(late.map((x) => [x.kind, x.time, x.source]), [["closed", 8000, "poll"]]);
 });
 
@@ -301,4 +302,34 @@ Deno.test("without events, an orphan in FIN_WAIT2 nobody was seen owning is one 
     ["opened"],
     "an ESTABLISHED row without owner is still an endpoint",
   );
+});
+
+Deno.test("with closes reported by events, a socket gone before its event was read is closed once", () => {
+  const t = new EndpointTracker();
+  t.observe(reported(0, [listener]));
+  const udp: SocketRecord = {
+    ...conn,
+    protocol: "udp",
+    state: null,
+    remotePort: 0,
+    localPort: 5353,
+    inode: 9,
+  };
+  assert.equal(t.observe(reported(1000, [listener, { ...conn, inode: 7 }, udp])).length, 2);
+  assert.deepEqual(t.observe(reported(2000, [listener])), [], "gone from the dump, its events not yet read");
+  const events = [
+    { time: 1900, socket: { ...conn, pid: 0, state: "CLOSED" as const }, bytesSent: 3 },
+    { time: 1950, socket: { ...udp, pid: 0 } },
+  ];
+  const c = t.observe(reported(3000, [listener], events));
+  assert.deepEqual(c.map((x) => [x.kind, x.socket.protocol, x.time, x.socket.pid, x.source]), [
+    ["closed", "tcp", 1900, 100, "event"],
+    ["closed", "udp", 1950, 100, "event"],
+  ]);
+  assert.deepEqual(t.observe(reported(4000, [listener])), []);
+  assert.equal(t.stats.eventOnly, 0, "no opened and closed a second time");
+  // listed again after one dump without it: still the same endpoint
+  assert.equal(t.observe(reported(5000, [listener, { ...conn, remotePort: 6, inode: 10 }])).length, 1);
+  assert.deepEqual(t.observe(reported(6000, [listener])), []);
+  assert.deepEqual(t.observe(reported(7000, [listener, { ...conn, remotePort: 6, inode: 10 }])), []);
 });

@@ -208,7 +208,8 @@ export class EventCapture {
     this.#described.set(pid, exec ? fromExec(info, exec) : info);
   }
 
-  #read(): void {
+  /** Reads every source; returns how many destroy notifications came. */
+  #read(): number {
     const scratch = this.#scratch;
     scratch.length = 0;
     const now = this.#clock.now();
@@ -219,6 +220,7 @@ export class EventCapture {
     this.#trace?.drain(this.#traced);
     for (const destroyed of scratch) this.#push(this.#joined(destroyed, now));
     if (this.#traced.size) this.#pruneTraced(now);
+    return scratch.length;
   }
 
   /** Forgets traced closes whose destroy notification did not come (another namespace's, or dropped). */

@@ -23,6 +23,9 @@ export const EFD_FLAGS = 0o2000000 | 0o4000;
 /** Default pause after each read under load, ms. */
 export const READABLE_BATCH_MS = 20;
 
+/** Events read at once that make a burst: the next read follows without the pause. */
+export const BURST_EVENTS = 256;
+
 /** Calls `onReadable` whenever a descriptor is readable; see the module description. */
 export class ReadableWaiter {
   readonly #library: LibcLibrary;
@@ -37,13 +40,15 @@ export class ReadableWaiter {
    * Starts waiting.
    * @param fds the descriptors to watch.
    * @param onReadable called on the JS thread after a descriptor became readable; must read them (or
-   *   the next wait returns at once). Exceptions are passed to `onError` and end the loop.
+   *   the next wait returns at once) and returns how many events it read: after
+   *   {@link BURST_EVENTS} or more (a burst that could fill the kernel's buffers) it is called again
+   *   without the pause. Exceptions are passed to `onError` and end the loop.
    * @param batchMs pause after each callback, so that a burst is read in batches (each wait is a
    *   call on Deno's blocking pool: under load, fewer of them cost less than the reads they gather).
    */
   constructor(
     fds: number[],
-    onReadable: () => void,
+    onReadable: () => number,
     onError: (error: unknown) => void,
     batchMs = READABLE_BATCH_MS,
   ) {
@@ -65,7 +70,7 @@ export class ReadableWaiter {
     this.done = this.#loop(onReadable, onError, batchMs);
   }
 
-  async #loop(onReadable: () => void, onError: (error: unknown) => void, batchMs: number): Promise<void> {
+  async #loop(onReadable: () => number, onError: (error: unknown) => void, batchMs: number): Promise<void> {
     const libc = this.#library.symbols;
     const count = BigInt(this.#count);
     try {
@@ -73,8 +78,7 @@ export class ReadableWaiter {
         const ready = await libc.pollWait(this.#pollfds, count, -1);
         if (this.#stopped) break;
         if (ready < 0) continue; // EINTR
-        onReadable();
-        await new Promise((resolve) => setTimeout(resolve, batchMs));
+        if (onReadable() < BURST_EVENTS) await new Promise((resolve) => setTimeout(resolve, batchMs));
       }
     } catch (error) {
       onError(error);
