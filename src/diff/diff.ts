@@ -17,9 +17,10 @@
  * TIME_WAIT row is a silent remnant (not remembered when the snapshots leave TIME_WAIT out,
  * `Snapshot.omitsTimeWait`: no row of a destroyed socket can follow its event).
  *
- * While an event source reports every close, an endpoint a poll no longer lists is closed one poll
- * later, at the time of the poll that missed it, unless its close event comes first (it was freed
- * between the read of the events and the dump): one `closed`, never a poll's and then an event's.
+ * While an event source reports every close, an endpoint a poll no longer lists is closed
+ * {@link CLOSE_EVENT_WAIT_MS} later, at the time of the poll that missed it, unless its close event
+ * comes first (the kernel sends it after the socket left its tables): one `closed`, never a poll's
+ * and then an event's.
  *
  * An orphan — a TCP row without a file in a closing state (FIN_WAIT1/2, CLOSING, LAST_ACK, TIME_WAIT):
  * its owner has closed it — is never a new endpoint. While an event source reports every close
@@ -45,6 +46,13 @@ import {
 /** How long a close event keeps an endpoint's later ownerless rows silent (TIME_WAIT lasts 60 s). */
 export const CLOSED_ENDPOINT_MEMORY_MS = 120_000;
 
+/**
+ * How long an endpoint a poll no longer lists waits for its close event while an event source reports
+ * every close, ms: the kernel sends a socket's destroy notification after it has left the tables
+ * (after an RCU grace period, from a work queue), late by up to seconds when thousands close at once.
+ */
+export const CLOSE_EVENT_WAIT_MS = 3_000;
+
 /** Counters of an {@link EndpointTracker}, since it was created. */
 export interface TrackerStats {
   /** Close events for endpoints a poll also saw (one `closed`, not two). */
@@ -68,8 +76,7 @@ interface TrackedEndpoint {
   atStart?: boolean;
   /**
    * When a poll first missed it while an event source reports every close: its close event may still
-   * be unread (it was freed between the read of the events and the dump); closed at this time by the
-   * next poll if no event comes.
+   * be on its way; closed at this time if none comes within {@link CLOSE_EVENT_WAIT_MS}.
    */
   missingSince?: number;
 }
@@ -200,9 +207,8 @@ export class EndpointTracker {
     const holdBack = this.#closesReported;
     endpoints.forEach((tracked, key) => { // forEach: no [key, value] array per entry
       if (tracked.seen === generation) return;
-      if (holdBack && !tracked.remnant && tracked.missingSince === undefined) {
-        tracked.missingSince = time; // its close event, if one is on its way, says when
-        return;
+      if (holdBack && !tracked.remnant && time - (tracked.missingSince ??= time) < CLOSE_EVENT_WAIT_MS) {
+        return; // its close event, if one is on its way, says when
       }
       endpoints.delete(key);
       if (!tracked.remnant) changes.push(closedChange(tracked, tracked.missingSince ?? time));

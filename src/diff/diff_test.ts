@@ -285,7 +285,8 @@ Deno.test("with closes reported by events, an owner letting go is closed once, b
   assert.equal(t.observe(reported(6000, [listener, { ...conn, remotePort: 3, inode: 8 }])).length, 1);
   t.observe(reported(7000, [listener, { ...conn, remotePort: 3, pid: 0, inode: 0, state: "LAST_ACK" }]));
   assert.deepEqual(t.observe(reported(8000, [listener])), [], "its close event may still be on its way");
-  const late = t.observe(reported(9000, [listener]));
+  assert.deepEqual(t.observe(reported(10_999, [listener])), [], "for CLOSE_EVENT_WAIT_MS");
+  const late = t.observe(reported(11_000, [listener]));
   assert.deepEqual(late.map((x) => [x.kind, x.time, x.source]), [["closed", 8000, "poll"]]);
 });
 
@@ -317,6 +318,7 @@ Deno.test("with closes reported by events, a socket gone before its event was re
   };
   assert.equal(t.observe(reported(1000, [listener, { ...conn, inode: 7 }, udp])).length, 2);
   assert.deepEqual(t.observe(reported(2000, [listener])), [], "gone from the dump, its events not yet read");
+  assert.deepEqual(t.observe(reported(2500, [listener])), [], "nor yet");
   const events = [
     { time: 1900, socket: { ...conn, pid: 0, state: "CLOSED" as const }, bytesSent: 3 },
     { time: 1950, socket: { ...udp, pid: 0 } },
