@@ -31,6 +31,8 @@ const here = new URL(".", import.meta.url).pathname;
 const CLOCK_TICKS_PER_SECOND = 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SECTION_FLAG = "--in-namespace";
+/** Destinations the load is spread over (local ports are per destination). */
+const LOAD_ADDRESSES = 8;
 
 async function cpuTicks(pid: number): Promise<number> {
   const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ");
@@ -101,9 +103,10 @@ async function startMonitor(intervalMs: number) {
 
 /** A listener that accepts, drains and closes every connection (in a child process, so its CPU is not ours). */
 function sink() {
-  const script = `const l = Deno.listen({hostname: "127.0.0.1", port: 0}); console.log(l.addr.port);
+  const script = `const l = Deno.listen({hostname: "0.0.0.0", port: 0}); console.log(l.addr.port);
+const b = new Uint8Array(256);
 for await (const c of l) (async () => { // read to the end, then close: no CLOSE_WAIT piles up
-  try { for await (const _ of c.readable); } catch { /* reset */ }
+  try { while ((await c.read(b)) !== null); } catch { /* reset */ }
   try { c.close(); } catch { /* closed */ }
 })();`;
   const child = new Deno.Command(Deno.execPath(), { args: ["eval", script], stdout: "piped" }).spawn();
@@ -118,25 +121,33 @@ for await (const c of l) (async () => { // read to the end, then close: no CLOSE
   };
 }
 
+/** A connection of the load as a PR-EVENTS record names it: the address it went to, its local port. */
+const connectionKey = (e: Record<string, unknown>) => `${e.remoteAddress} ${e.localPort}`;
+
 /** Runs `short_connections.ts`; returns its pid, each connection's local port and measured life, and failures. */
-async function connections(port: number, count: number, lifeMs: number, perSecond: number) {
+async function connections(port: number, count: number, lifeMs: number, perSecond: number, spread = 1) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(here, "short_connections.ts"), ...[port, count, lifeMs, perSecond].map(String)],
+    args: [
+      "run",
+      "-A",
+      join(here, "short_connections.ts"),
+      ...[port, count, lifeMs, perSecond, spread].map(String),
+    ],
     stdout: "piped",
   }).output();
   const lines = new TextDecoder().decode(out.stdout).split("\n");
   const pid = Number(lines[0].split(" ")[1]);
-  const lives = new Map<number, number>();
+  const lives = new Map<string, number>(); // by connectionKey
   const reasons: string[] = [];
   let made = 0;
   for (const line of lines) {
-    const [word, localPort, life] = line.split(" ");
-    if (word === "conn") made++, lives.set(Number(localPort), Number(life));
-    if (word === "fail") reasons.push(`${localPort} ${life}`);
+    const [word, localPort, life, address] = line.split(" ");
+    if (word === "conn") made++, lives.set(`${address} ${localPort}`, Number(life));
+    if (word === "fail") reasons.push(line.slice("fail ".length));
   }
   const problems = [
     ...(count > made ? [`${count - made} failed to connect: ${reasons.join(", ")}`] : []),
-    ...(made > lives.size ? [`${made - lives.size} local ports used twice, counted once`] : []),
+    ...(made > lives.size ? [`${made - lives.size} connections used a port twice, counted once`] : []),
   ];
   return { pid, lives, failed: problems.join("; ") };
 }
@@ -148,16 +159,18 @@ async function captureSection(): Promise<string[]> {
   try {
     const { pid, lives, failed } = await connections(await server.port, 200, 5, 0);
     await sleep(2500);
-    const events = monitor.events().filter((e) => e.protocol === "tcp" && lives.has(e.localPort));
+    const events = monitor.events().filter((e) => e.protocol === "tcp" && lives.has(connectionKey(e)));
     const withPid = (kind: string) =>
-      new Set(events.filter((e) => e.event === kind && e.pid === pid).map((e) => e.localPort));
+      new Set(events.filter((e) => e.event === kind && e.pid === pid).map(connectionKey));
     const opened = withPid("opened"), closed = withPid("closed");
     const both = [...lives.keys()].filter((p) => opened.has(p) && closed.has(p)).length;
     const durations = events.filter((e) => e.event === "closed" && typeof e.durationMs === "number");
-    const within = durations.filter((e) => Math.abs(e.durationMs - lives.get(e.localPort)!) <= 5).length;
+    const within = durations.filter((e) => Math.abs(e.durationMs - lives.get(connectionKey(e))!) <= 5).length;
     const missed = [...lives.keys()].filter((p) => !(opened.has(p) && closed.has(p)));
     const how = missed.map((p) =>
-      events.filter((e) => e.localPort === p).map((e) => `${e.event}:${e.source}:pid ${e.pid}:${e.state}`)
+      events.filter((e) => connectionKey(e) === p).map((e) =>
+        `${e.event}:${e.source}:pid ${e.pid}:${e.state}`
+      )
         .join(",") ||
       "absent"
     );
@@ -174,12 +187,12 @@ async function captureSection(): Promise<string[]> {
 }
 
 /** How the connections on `ports` that were not closed with their pid were logged, counted by kind. */
-function missedKinds(events: Record<string, unknown>[], ports: number[]): string {
-  if (!ports.length) return "";
-  const wanted = new Set(ports);
+function missedKinds(events: Record<string, unknown>[], keys: string[]): string {
+  if (!keys.length) return "";
+  const wanted = new Set(keys);
   const kinds = new Map<string, number>();
   for (const e of events) {
-    if (e.event !== "closed" || !wanted.has(e.localPort as number)) continue;
+    if (e.event !== "closed" || !wanted.has(connectionKey(e))) continue;
     const kind = `${e.source} close, pid ${e.pid === 0 ? "0" : "other"}, ${e.processName ?? "no name"}`;
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   }
@@ -211,7 +224,7 @@ async function peerCpu(command: string, args: string[], load: () => Promise<unkn
 async function loadSection(who: string, seconds: number): Promise<string[]> {
   const server = sink();
   const port = await server.port;
-  const load = () => connections(port, 1000 * seconds, 0, 1000);
+  const load = () => connections(port, 1000 * seconds, 0, 1000, LOAD_ADDRESSES);
   try {
     if (who === "monitor" || who === "poller") {
       const monitor = await startMonitor(who === "monitor" ? 1000 : 100);
@@ -220,7 +233,7 @@ async function loadSection(who: string, seconds: number): Promise<string[]> {
       await sleep(2500);
       const events = monitor.events();
       const named = new Set(
-        events.filter((e) => e.event === "closed" && e.pid === result!.pid).map((e) => e.localPort),
+        events.filter((e) => e.event === "closed" && e.pid === result!.pid).map(connectionKey),
       );
       const counts = await monitor.stop();
       const made = result!.lives.size;
