@@ -27,7 +27,7 @@
 
 import { join } from "node:path";
 import { createLinuxCollector } from "../src/platform/linux/collector.ts";
-import { SockDiagClient } from "../src/platform/linux/netlink.ts";
+import { SockDiagClient } from "../src/platform/linux/sock_diag_client.ts";
 import { EndpointTracker } from "../src/diff/diff.ts";
 import { LocalTime } from "../src/log/local_time.ts";
 import { portsLine } from "../src/log/classic.ts";

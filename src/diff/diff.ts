@@ -38,10 +38,17 @@ import {
   endpointKey,
   type ProcessInfo,
   type Snapshot,
-  type SocketEvent,
   socketKey,
   type SocketRecord,
 } from "../model/types.ts";
+import {
+  addBytes,
+  closedChange,
+  eventOnlyChanges,
+  isOrphan,
+  ownersOf,
+  type TrackedEndpoint,
+} from "./endpoint_changes.ts";
 
 /** How long a close event keeps an endpoint's later ownerless rows silent (TIME_WAIT lasts 60 s). */
 export const CLOSED_ENDPOINT_MEMORY_MS = 120_000;
@@ -61,24 +68,6 @@ export interface TrackerStats {
   eventOnly: number;
   /** Ownerless TIME_WAIT rows first seen after their close (one `closed` marked `seenAfterClose`). */
   seenAfterClose: number;
-}
-
-/** What the tracker remembers of an endpoint between polls (updated in place: no garbage per poll). */
-interface TrackedEndpoint {
-  socket: SocketRecord;
-  process?: ProcessInfo;
-  firstSeen: number;
-  /** The generation (poll number) that last saw it. */
-  seen: number;
-  /** An ownerless row left behind by an endpoint already reported closed: no further events. */
-  remnant?: boolean;
-  /** Seen in the first snapshot: it opened before the monitor started. */
-  atStart?: boolean;
-  /**
-   * When a poll first missed it while an event source reports every close: its close event may still
-   * be on its way; closed at this time if none comes within {@link CLOSE_EVENT_WAIT_MS}.
-   */
-  missingSince?: number;
 }
 
 /** Identity of a process beyond its pid: start time when known, else the image path or name. */
@@ -204,6 +193,13 @@ export class EndpointTracker {
         });
       }
     }
+    this.#closeUnseen(changes, generation, time);
+    return changes;
+  }
+
+  /** Closes the endpoints this snapshot did not list (see the module description for the wait). */
+  #closeUnseen(changes: Change[], generation: number, time: number): void {
+    const endpoints = this.#endpoints;
     const holdBack = this.#closesReported;
     endpoints.forEach((tracked, key) => { // forEach: no [key, value] array per entry
       if (tracked.seen === generation) return;
@@ -213,7 +209,6 @@ export class EndpointTracker {
       endpoints.delete(key);
       if (!tracked.remnant) changes.push(closedChange(tracked, tracked.missingSince ?? time));
     });
-    return changes;
   }
 
   /**
@@ -342,65 +337,4 @@ export class EndpointTracker {
       this.#closedByEvent.delete(endpoint);
     }
   }
-}
-
-/** TCP states of a socket its owner has closed (the kernel finishes the connection without a file). */
-const CLOSING_STATES = new Set(["FIN_WAIT1", "FIN_WAIT2", "CLOSING", "LAST_ACK", "TIME_WAIT"]);
-
-/** A row of a TCP socket its owner has closed: no file (no inode), in a closing state. */
-function isOrphan(socket: SocketRecord): boolean {
-  return socket.protocol === "tcp" && !socket.inode && socket.state !== null &&
-    CLOSING_STATES.has(socket.state);
-}
-
-/** The `opened` and `closed` of an endpoint only an event saw. */
-function eventOnlyChanges(event: SocketEvent, process: ProcessInfo | undefined): Change[] {
-  const { socket } = event;
-  const opened = event.openedAt ?? event.time;
-  const openedSocket = event.openState && event.openState !== socket.state
-    ? { ...socket, state: event.openState }
-    : socket;
-  const closed: Change = {
-    kind: "closed",
-    time: event.time,
-    socket,
-    process,
-    firstSeen: opened,
-    source: "event",
-  };
-  if (event.openedAt !== undefined) closed.durationMs = event.time - event.openedAt;
-  else closed.durationExact = false;
-  addBytes(closed, event);
-  return [
-    { kind: "opened", time: opened, socket: openedSocket, process, firstSeen: opened, source: "event" },
-    closed,
-  ];
-}
-
-function addBytes(change: Change, event: SocketEvent): void {
-  if (event.bytesSent !== undefined) change.bytesSent = event.bytesSent;
-  if (event.bytesReceived !== undefined) change.bytesReceived = event.bytesReceived;
-}
-
-function closedChange(tracked: TrackedEndpoint, time: number): Change {
-  const change: Change = {
-    kind: "closed",
-    time,
-    socket: tracked.socket,
-    process: tracked.process,
-    firstSeen: tracked.firstSeen,
-    durationMs: time - tracked.firstSeen,
-    source: "poll",
-  };
-  if (tracked.atStart) change.durationExact = false;
-  return change;
-}
-
-/** Endpoint key → the socket key of its owned (pid ≠ 0) entry last seen in `generation`. */
-function ownersOf(endpoints: Map<string, TrackedEndpoint>, generation: number): Map<string, string> {
-  const owners = new Map<string, string>();
-  for (const [key, { socket, remnant, seen }] of endpoints) {
-    if (socket.pid !== 0 && !remnant && seen === generation) owners.set(endpointKey(socket), key);
-  }
-  return owners;
 }

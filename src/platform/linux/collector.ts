@@ -16,7 +16,8 @@ import {
   type SocketRecord,
   systemClock,
 } from "../../model/types.ts";
-import { INET_DIAG_ALL_STATES, INET_DIAG_STATES_BUT_TIME_WAIT, SockDiagClient } from "./netlink.ts";
+import { INET_DIAG_ALL_STATES, INET_DIAG_STATES_BUT_TIME_WAIT } from "./netlink.ts";
+import { SockDiagClient } from "./sock_diag_client.ts";
 import { readProcNetTables } from "./procnet.ts";
 import { RecordCache } from "./record_cache.ts";
 import { SocketOwnerMap, type SocketOwnerMapOptions } from "./owners.ts";

@@ -27,9 +27,9 @@ import {
   NLMSG_ERROR,
   NLMSG_HDRLEN,
   SOCK_DIAG_BY_FAMILY,
-  SockDiagClient,
   TCPDIAG_GETSOCK,
 } from "./netlink.ts";
+import { SockDiagClient } from "./sock_diag_client.ts";
 import { parseProcNet } from "./procnet.ts";
 import { fixtureBytes, fixtureText, rowLines } from "./fixtures_test_util.ts";
 

@@ -1,0 +1,88 @@
+/**
+ * The diff's pieces below the tracker (see `diff.ts`): what it remembers of an endpoint, and the
+ * changes it makes of one.
+ *
+ * @module
+ */
+
+import type { Change, ProcessInfo, SocketEvent, SocketRecord } from "../model/types.ts";
+import { endpointKey } from "../model/types.ts";
+
+/** What the tracker remembers of an endpoint between polls (updated in place: no garbage per poll). */
+export interface TrackedEndpoint {
+  socket: SocketRecord;
+  process?: ProcessInfo;
+  firstSeen: number;
+  /** The generation (poll number) that last saw it. */
+  seen: number;
+  /** An ownerless row left behind by an endpoint already reported closed: no further events. */
+  remnant?: boolean;
+  /** Seen in the first snapshot: it opened before the monitor started. */
+  atStart?: boolean;
+  /**
+   * When a poll first missed it while an event source reports every close: its close event may still
+   * be on its way; closed at this time if none comes within `CLOSE_EVENT_WAIT_MS` (`diff.ts`).
+   */
+  missingSince?: number;
+}
+
+/** TCP states of a socket its owner has closed (the kernel finishes the connection without a file). */
+const CLOSING_STATES = new Set(["FIN_WAIT1", "FIN_WAIT2", "CLOSING", "LAST_ACK", "TIME_WAIT"]);
+
+/** A row of a TCP socket its owner has closed: no file (no inode), in a closing state. */
+export function isOrphan(socket: SocketRecord): boolean {
+  return socket.protocol === "tcp" && !socket.inode && socket.state !== null &&
+    CLOSING_STATES.has(socket.state);
+}
+
+/** The `opened` and `closed` of an endpoint only an event saw. */
+export function eventOnlyChanges(event: SocketEvent, process: ProcessInfo | undefined): Change[] {
+  const { socket } = event;
+  const opened = event.openedAt ?? event.time;
+  const openedSocket = event.openState && event.openState !== socket.state
+    ? { ...socket, state: event.openState }
+    : socket;
+  const closed: Change = {
+    kind: "closed",
+    time: event.time,
+    socket,
+    process,
+    firstSeen: opened,
+    source: "event",
+  };
+  if (event.openedAt !== undefined) closed.durationMs = event.time - event.openedAt;
+  else closed.durationExact = false;
+  addBytes(closed, event);
+  return [
+    { kind: "opened", time: opened, socket: openedSocket, process, firstSeen: opened, source: "event" },
+    closed,
+  ];
+}
+
+export function addBytes(change: Change, event: SocketEvent): void {
+  if (event.bytesSent !== undefined) change.bytesSent = event.bytesSent;
+  if (event.bytesReceived !== undefined) change.bytesReceived = event.bytesReceived;
+}
+
+export function closedChange(tracked: TrackedEndpoint, time: number): Change {
+  const change: Change = {
+    kind: "closed",
+    time,
+    socket: tracked.socket,
+    process: tracked.process,
+    firstSeen: tracked.firstSeen,
+    durationMs: time - tracked.firstSeen,
+    source: "poll",
+  };
+  if (tracked.atStart) change.durationExact = false;
+  return change;
+}
+
+/** Endpoint key → the socket key of its owned (pid ≠ 0) entry last seen in `generation`. */
+export function ownersOf(endpoints: Map<string, TrackedEndpoint>, generation: number): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const [key, { socket, remnant, seen }] of endpoints) {
+    if (socket.pid !== 0 && !remnant && seen === generation) owners.set(endpointKey(socket), key);
+  }
+  return owners;
+}
