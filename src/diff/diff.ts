@@ -56,9 +56,9 @@ export const CLOSED_ENDPOINT_MEMORY_MS = 120_000;
 /**
  * How long an endpoint a poll no longer lists waits for its close event while an event source reports
  * every close, ms: the kernel sends a socket's destroy notification after it has left the tables
- * (after an RCU grace period, from a work queue), late by up to seconds when thousands close at once.
+ * (after an RCU grace period, from a work queue), late by seconds when tens of thousands close at once (10 s for 65 000 on a 2-core machine).
  */
-export const CLOSE_EVENT_WAIT_MS = 3_000;
+export const CLOSE_EVENT_WAIT_MS = 10_000;
 
 /** Counters of an {@link EndpointTracker}, since it was created. */
 export interface TrackerStats {

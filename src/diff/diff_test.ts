@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EndpointTracker } from "./diff.ts";
+import { CLOSE_EVENT_WAIT_MS, EndpointTracker } from "./diff.ts";
 import type { ProcessInfo, Snapshot, SocketRecord } from "../model/types.ts";
 
 const listener: SocketRecord = {
@@ -285,8 +285,12 @@ Deno.test("with closes reported by events, an owner letting go is closed once, b
   assert.equal(t.observe(reported(6000, [listener, { ...conn, remotePort: 3, inode: 8 }])).length, 1);
   t.observe(reported(7000, [listener, { ...conn, remotePort: 3, pid: 0, inode: 0, state: "LAST_ACK" }]));
   assert.deepEqual(t.observe(reported(8000, [listener])), [], "its close event may still be on its way");
-  assert.deepEqual(t.observe(reported(10_999, [listener])), [], "for CLOSE_EVENT_WAIT_MS");
-  const late = t.observe(reported(11_000, [listener]));
+  assert.deepEqual(
+    t.observe(reported(8000 + CLOSE_EVENT_WAIT_MS - 1, [listener])),
+    [],
+    "for CLOSE_EVENT_WAIT_MS",
+  );
+  const late = t.observe(reported(8000 + CLOSE_EVENT_WAIT_MS, [listener]));
   assert.deepEqual(late.map((x) => [x.kind, x.time, x.source]), [["closed", 8000, "poll"]]);
 });
 

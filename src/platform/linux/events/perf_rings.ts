@@ -66,6 +66,11 @@ function copySample(sample: TraceSample): TraceSample {
   return { ...sample, raw: new DataView(bytes.buffer), at: 0 };
 }
 
+function isEmpty(ring: Ring): boolean {
+  return ring.header.getBigUint64(MMAP_DATA_HEAD_OFFSET, true) ===
+    ring.header.getBigUint64(MMAP_DATA_TAIL_OFFSET, true);
+}
+
 /** The rings of one tracepoint; see the module description. */
 export class PerfRings {
   readonly #library: LibcLibrary;
@@ -153,6 +158,7 @@ export class PerfRings {
    * the reading began are handed over now; the newer ones are kept for the next read.
    */
   read(onSample: (sample: TraceSample) => void): void {
+    if (this.#held.length === 0 && this.#rings.every(isEmpty)) return; // the usual case at rest
     const monotonic = this.#monotonicNow();
     const offset = Date.now() - monotonic;
     const cut = monotonic + offset; // on the samples' time scale
