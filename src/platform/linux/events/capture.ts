@@ -301,13 +301,7 @@ export class EventCapture {
   }
 
   #stopSources(): void {
-    void this.#waiter?.stop();
-    this.#destroy?.close();
-    this.#destroy = undefined;
-    this.#trace?.close();
-    this.#trace = undefined;
-    this.#exec?.close();
-    this.#exec = undefined;
+    void this.close();
   }
 
   /** Stops waiting and closes every source; settles when the waiting thread has returned. */
