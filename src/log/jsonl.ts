@@ -9,7 +9,7 @@
  */
 
 import type { Alert, Change, ProcessInfo } from "../model/types.ts";
-import { jsonLine, needsJsonEscape } from "../model/text.ts";
+import { jsonLine } from "../model/text.ts";
 
 /** The schema version written in every record as `v`. */
 export const EVENT_SCHEMA_VERSION = 1;
@@ -20,116 +20,66 @@ export const EVENT_SCHEMA_VERSION = 1;
  * command line and modules of the process are not repeated here: they are in the set's `process`
  * record of that instance (pid + `processStart`), written once per set.
  *
- * The writer's hot path: without `extra` one record object of a fixed shape is filled and handed to
- * `JSON.stringify` (whose result is then the only string made), the time's text made once per
- * second; the line is scanned for `jsonLine`'s further escapes only when the host's or the owner's
- * strings need them. Byte for byte what `jsonLine` makes of {@link eventObject} (pinned by a test
- * over many shapes of change).
+ * The writer's hot path: without `extra` the line is put together from its fields' JSON texts, with
+ * the owner's part (name to start) made once per process record and the host's once per host, the
+ * time's text once per second. Byte for byte what `jsonLine` makes of {@link eventObject} (pinned by
+ * a test over many shapes of change, hostile strings among them).
  */
 export function eventRecord(change: Change, host: string): string {
   if (change.extra !== undefined) return jsonLine(eventObject(change, host));
   const s = change.socket;
   const p = change.process;
-  const r = reused;
-  r.event = change.kind;
-  r.time = isoTime(change.time);
-  r.host = host;
-  r.protocol = s.protocol;
-  r.family = s.family;
-  r.localAddress = s.localAddress;
-  r.localPort = s.localPort;
-  r.remoteAddress = s.remoteAddress;
-  r.remotePort = s.remotePort;
-  r.state = s.state;
-  r.previousState = change.previousState;
-  r.scopeId = s.scopeId;
-  r.pid = s.pid;
-  r.holders = s.holders;
-  r.processName = p?.name;
-  r.processPath = p?.path;
-  r.parentPid = p?.parentPid;
-  r.parentName = p?.parentName;
-  r.user = p?.user;
-  r.services = p?.services?.length ? p.services : undefined;
-  r.processStart = p?.startTime === undefined ? undefined : processStart(p);
-  r.firstSeen = isoTime(change.firstSeen);
-  r.durationMs = change.durationMs;
-  r.durationExact = change.durationExact;
-  r.seenAfterClose = change.seenAfterClose;
-  r.source = change.source ?? "poll";
-  r.bytesSent = change.bytesSent;
-  r.bytesReceived = change.bytesReceived;
-  const line = JSON.stringify(r);
-  r.host =
-    r.processName =
-    r.processPath =
-    r.parentName =
-    r.user =
-    r.services =
-      undefined; // hold no one's strings
-  return plainHost(host) && (p === undefined || isPlainProcess(p)) ? line : jsonLine(JSON.parse(line));
+  let line = `{"v":${EVENT_SCHEMA_VERSION},"event":${json(change.kind)},"time":"${isoTime(change.time)}"` +
+    hostField(host) + `,"protocol":${json(s.protocol)}` + field(',"family":', s.family) +
+    field(',"localAddress":', s.localAddress) + field(',"localPort":', s.localPort) +
+    field(',"remoteAddress":', s.remoteAddress) + field(',"remotePort":', s.remotePort) +
+    field(',"state":', s.state) + field(',"previousState":', change.previousState) +
+    field(',"scopeId":', s.scopeId) + field(',"pid":', s.pid) + field(',"holders":', s.holders);
+  if (p !== undefined) line += processFields(p);
+  line += `,"firstSeen":"${isoTime(change.firstSeen)}"` + field(',"durationMs":', change.durationMs) +
+    field(',"durationExact":', change.durationExact) + field(',"seenAfterClose":', change.seenAfterClose) +
+    `,"source":${json(change.source ?? "poll")}` + field(',"bytesSent":', change.bytesSent) +
+    field(',"bytesReceived":', change.bytesReceived);
+  return line + "}";
 }
 
-/** The record {@link eventRecord} fills, its fields in the order of {@link eventObject}. */
-const reused: Record<string, unknown> = {
-  v: EVENT_SCHEMA_VERSION,
-  event: undefined,
-  time: undefined,
-  host: undefined,
-  protocol: undefined,
-  family: undefined,
-  localAddress: undefined,
-  localPort: undefined,
-  remoteAddress: undefined,
-  remotePort: undefined,
-  state: undefined,
-  previousState: undefined,
-  scopeId: undefined,
-  pid: undefined,
-  holders: undefined,
-  processName: undefined,
-  processPath: undefined,
-  parentPid: undefined,
-  parentName: undefined,
-  user: undefined,
-  services: undefined,
-  processStart: undefined,
-  firstSeen: undefined,
-  durationMs: undefined,
-  durationExact: undefined,
-  seenAfterClose: undefined,
-  source: undefined,
-  bytesSent: undefined,
-  bytesReceived: undefined,
-};
+/** Characters a JSON string cannot hold as they are, for `JSON.stringify` or `jsonLine`. */
+const NEEDS_ESCAPE = /["\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]/;
+
+/** `jsonLine(value)` for a defined value: strings without escapes and numbers written directly. */
+function json(value: unknown): string {
+  if (typeof value === "string") return NEEDS_ESCAPE.test(value) ? jsonLine(value) : `"${value}"`;
+  if (typeof value === "number") return Number.isFinite(value) ? `${value}` : "null";
+  if (typeof value === "boolean") return value ? "true" : "false";
+  return jsonLine(value);
+}
+
+/** `prefix` and the JSON of `value`; nothing when it is undefined (as `JSON.stringify` leaves it out). */
+function field(prefix: string, value: unknown): string {
+  return value === undefined ? "" : prefix + json(value);
+}
 
 let lastHost = "";
-let lastHostPlain = true;
-function plainHost(host: string): boolean {
+let lastHostField = ',"host":""';
+function hostField(host: string): string {
   if (host !== lastHost) {
-    lastHostPlain = !needsJsonEscape(host);
+    lastHostField = `,"host":${json(host)}`;
     lastHost = host;
   }
-  return lastHostPlain;
+  return lastHostField;
 }
 
-/** Per process instance: whether none of its strings needs more than JSON.stringify's escaping. */
-const plainProcesses = new WeakMap<ProcessInfo, boolean>();
-function isPlainProcess(p: ProcessInfo): boolean {
-  let plain = plainProcesses.get(p);
-  if (plain === undefined) {
-    const strings = [p.name, p.path, p.user, p.parentName, ...(p.services ?? [])];
-    plain = !strings.some((v) => v !== undefined && needsJsonEscape(v));
-    plainProcesses.set(p, plain);
+/** Per process record: its fields of a PR-EVENTS line, `processName` to `processStart`. */
+const processParts = new WeakMap<ProcessInfo, string>();
+function processFields(p: ProcessInfo): string {
+  let text = processParts.get(p);
+  if (text === undefined) {
+    text = field(',"processName":', p.name) + field(',"processPath":', p.path) +
+      field(',"parentPid":', p.parentPid) + field(',"parentName":', p.parentName) +
+      field(',"user":', p.user) + field(',"services":', p.services?.length ? p.services : undefined) +
+      field(',"processStart":', p.startTime === undefined ? undefined : new Date(p.startTime).toISOString());
+    processParts.set(p, text);
   }
-  return plain;
-}
-
-/** A process's start as ISO text, made once per process record. */
-const processStarts = new WeakMap<ProcessInfo, string>();
-function processStart(p: ProcessInfo): string {
-  let text = processStarts.get(p);
-  if (text === undefined) processStarts.set(p, text = new Date(p.startTime!).toISOString());
   return text;
 }
 

@@ -28,13 +28,15 @@ const HOSTILE = [
   "",
 ];
 
+const recent: ProcessInfo[] = [];
+
 function change(next: () => number): Change {
   const pick = <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)];
   const maybe = <T>(value: T): T | undefined => (next() < 0.5 ? value : undefined);
   const socket: SocketRecord = {
     protocol: pick(["tcp", "udp"] as const),
     family: pick([4, 6] as const),
-    localAddress: pick(["127.0.0.1", "::1", "fe80::1", "0.0.0.0"]),
+    localAddress: pick(["127.0.0.1", "::1", "fe80::1", "0.0.0.0", "odd\u2028\"addr"]),
     localPort: Math.floor(next() * 65536),
     remoteAddress: pick(["10.0.0.1", "::", "2001:db8::5"]),
     remotePort: Math.floor(next() * 65536),
@@ -43,7 +45,9 @@ function change(next: () => number): Change {
   };
   if (next() < 0.3) socket.scopeId = Math.floor(next() * 10);
   if (next() < 0.2) socket.holders = [socket.pid, socket.pid + 1];
-  const process: ProcessInfo | undefined = next() < 0.8
+  const process: ProcessInfo | undefined = next() < 0.3 && recent.length
+    ? pick(recent) // the same record again: its part of the line is made once
+    : next() < 0.8
     ? {
       pid: socket.pid,
       name: pick(HOSTILE),
@@ -56,6 +60,7 @@ function change(next: () => number): Change {
       commandLine: maybe("cmd --x"),
     }
     : undefined;
+  if (process && recent.length < 8) recent.push(process);
   const time = 1_764_000_000_000 + next() * 1e10; // fractions of a ms too
   const c: Change = {
     kind: pick(["opened", "closed", "changed"] as const),
