@@ -36,7 +36,7 @@ function change(next: () => number): Change {
   const socket: SocketRecord = {
     protocol: pick(["tcp", "udp"] as const),
     family: pick([4, 6] as const),
-    localAddress: pick(["127.0.0.1", "::1", "fe80::1", "0.0.0.0", "odd\u2028\"addr"]),
+    localAddress: pick(["127.0.0.1", "::1", "fe80::1", "0.0.0.0", 'odd\u2028"addr']),
     localPort: Math.floor(next() * 65536),
     remoteAddress: pick(["10.0.0.1", "::", "2001:db8::5"]),
     remotePort: Math.floor(next() * 65536),
