@@ -44,6 +44,7 @@ export function eventRecord(change: Change, host: string): string {
 }
 
 /** Characters a JSON string cannot hold as they are, for `JSON.stringify` or `jsonLine`. */
+// deno-lint-ignore no-control-regex
 const NEEDS_ESCAPE = /["\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]/;
 
 /** `jsonLine(value)` for a defined value: strings without escapes and numbers written directly. */
