@@ -106,16 +106,39 @@ export function moduleName(process: ProcessInfo | undefined): string {
  * A TCP listener has an empty remote port and remote IP `0.0.0.0` (`::` for IPv6); UDP has `*,*`.
  */
 export function portsLine(time: LocalParts, socket: SocketRecord, process: ProcessInfo | undefined): string {
-  const [date, clock] = portsDateTime(time);
   let remote: string;
   if (socket.protocol === "udp") remote = "*,*";
   else if (socket.state === "LISTEN") remote = `,${socket.family === 6 ? "::" : "0.0.0.0"}`;
   else remote = `${socket.remotePort},${socket.remoteAddress}`;
-  return `${date},${clock},${
+  return `${portsStamp(time)}${
     socket.protocol === "tcp" ? "TCP" : "UDP"
-  },${socket.localPort},${socket.localAddress},${remote},${socket.pid},${moduleName(process)},${
-    userContext(process)
-  }`;
+  },${socket.localPort},${socket.localAddress},${remote},${socket.pid},${ownerFields(process)}`;
+}
+
+const stamped: LocalParts = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, weekday: 0 };
+let stampText = "";
+/** `date,time,` of a PR-PORTS line, made once per second of lines. */
+function portsStamp(t: LocalParts): string {
+  const s = stamped;
+  if (
+    t.second !== s.second || t.minute !== s.minute || t.hour !== s.hour || t.day !== s.day ||
+    t.month !== s.month || t.year !== s.year || stampText === ""
+  ) {
+    const [date, clock] = portsDateTime(t);
+    stampText = `${date},${clock},`;
+    Object.assign(s, t);
+  }
+  return stampText;
+}
+
+const ownerTexts = new WeakMap<ProcessInfo, string>();
+const NO_OWNER = `${moduleName(undefined)},${userContext(undefined)}`;
+/** The module and user fields of a PR-PORTS line, made once per process record. */
+function ownerFields(process: ProcessInfo | undefined): string {
+  if (process === undefined) return NO_OWNER;
+  let text = ownerTexts.get(process);
+  if (text === undefined) ownerTexts.set(process, text = `${moduleName(process)},${userContext(process)}`);
+  return text;
 }
 
 /** `TCP    127.0.0.1:80` style endpoint text; IPv6 in brackets. */

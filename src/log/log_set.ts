@@ -263,15 +263,20 @@ export class LogSet {
     const socketsOf = () => sockets ?? work.changes.filter((c) => c.kind !== "closed").map((c) => c.socket);
     let start = work.done;
     const total = workSize(work);
+    let room = this.#room();
     for (let i = work.done; i < total; i++) {
       const mark = fmt.mark();
+      const before = fmt.pendingBytes();
       if (i < nr) fmt.addRecord(work.records[i].record, work.records[i].time);
       else if (i < nr + nc) fmt.addChange(work.changes[i - nr], parts, socketsOf);
       else fmt.addAlert(work.alerts[i - nr - nc]);
-      if (!this.#overflows()) {
+      room -= fmt.pendingBytes() - before; // no file can have grown by more than all of them together
+      if (room >= 0 || !this.#overflows()) {
+        if (room < 0) room = this.#room();
         if (fmt.pendingBytes() < COMMIT_BYTES) continue;
         this.#commit(); // a burst is written as it is formatted, not held in memory whole
         work.done = start = i + 1;
+        room = this.#room();
         continue;
       }
       if (i === start && this.#onlyHeaders()) continue; // one item larger than a file: it lands alone
@@ -279,10 +284,21 @@ export class LogSet {
       this.#commit();
       work.done = start = i;
       this.#openSet(work.time, "size", []);
+      room = this.#room();
       i--; // again, in the new set
     }
     this.#commit();
     work.done = total;
+  }
+
+  /** Bytes that can still be added to any one file before it would pass the size limit. */
+  #room(): number {
+    const b = this.#fmt.buffers;
+    let room = Infinity;
+    for (const kind of ["PORTS", "PIDS", "EVENTS", "ALERTS"] as const) {
+      room = Math.min(room, this.#o.maxBytes - (this.#files.get(kind)?.size ?? 0) - b[kind].length);
+    }
+    return room;
   }
 
   #overflows(): boolean {

@@ -53,6 +53,7 @@ export class SetFormatter {
   /** The same, by pid, for lookups. */
   #freshDescribed = new Map<number, string>();
   #freshRecorded = new Map<number, string>();
+  readonly #mark: Mark = [0, 0, 0, 0, 0, 0];
 
   /** @param host the host name of the records; @param eol line end of the classic files. */
   constructor(private readonly host: HostInfo, private readonly eol: "\r\n" | "\n") {}
@@ -64,17 +65,17 @@ export class SetFormatter {
     this.discard();
   }
 
-  /** The state at an item boundary. */
+  /** The state at an item boundary (one reused array: valid until the next call). */
   mark(): Mark {
     const b = this.buffers;
-    return [
-      b.PORTS.length,
-      b.PIDS.length,
-      b.EVENTS.length,
-      b.ALERTS.length,
-      this.#newDescribed.length,
-      this.#newRecorded.length,
-    ];
+    const m = this.#mark;
+    m[0] = b.PORTS.length;
+    m[1] = b.PIDS.length;
+    m[2] = b.EVENTS.length;
+    m[3] = b.ALERTS.length;
+    m[4] = this.#newDescribed.length;
+    m[5] = this.#newRecorded.length;
+    return m;
   }
 
   /** Back to `mark`: the items after it are not written. */
