@@ -46,6 +46,68 @@ export class ByteBuffer {
     this.#bytes[this.length++] = 10;
   }
 
+  /** Appends `text`, known to be ASCII (e.g. digits, keys, ISO times), without an encoding call. */
+  addAscii(text: string): void {
+    const n = text.length;
+    if (this.length + n > this.#bytes.length) this.#grow(this.length + n);
+    const bytes = this.#bytes;
+    let at = this.length;
+    for (let i = 0; i < n; i++) bytes[at++] = text.charCodeAt(i);
+    this.length = at;
+  }
+
+  /** Appends `bytes`. */
+  addBytes(bytes: Uint8Array): void {
+    const n = bytes.length;
+    if (this.length + n > this.#bytes.length) this.#grow(this.length + n);
+    if (n > 32) this.#bytes.set(bytes, this.length);
+    else for (let i = 0, at = this.length; i < n; i++) this.#bytes[at + i] = bytes[i];
+    this.length += n;
+  }
+
+  /** Appends a number as `JSON.stringify` writes it (`null` when not finite). */
+  addNumber(n: number): void {
+    if (n >= 0 && n <= 0xffff_ffff && Number.isInteger(n)) return this.#addDigits(n);
+    this.addAscii(Number.isFinite(n) ? String(n) : "null");
+  }
+
+  /**
+   * Appends `text` as a JSON string, quotes included, exactly as `jsonLine` writes it: printable
+   * ASCII directly, anything else through `escaped` (its JSON text).
+   */
+  addJsonString(text: string, escaped: (text: string) => string): void {
+    const n = text.length;
+    const start = this.length;
+    if (start + n + 2 > this.#bytes.length) this.#grow(start + n + 2);
+    const bytes = this.#bytes;
+    let at = start;
+    bytes[at++] = 34;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 0x20 || c === 34 || c === 92 || c >= 0x7f) {
+        this.length = start;
+        return this.add(escaped(text));
+      }
+      bytes[at++] = c;
+    }
+    bytes[at++] = 34;
+    this.length = at;
+  }
+
+  #addDigits(n: number): void {
+    if (this.length + 10 > this.#bytes.length) this.#grow(this.length + 10);
+    const bytes = this.#bytes;
+    let digits = 1;
+    for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    let at = this.length + digits;
+    this.length = at;
+    do {
+      const next = Math.floor(n / 10);
+      bytes[--at] = 48 + n - next * 10;
+      n = next;
+    } while (n > 0);
+  }
+
   /** The bytes in use (a view, valid until the next `add`). */
   view(): Uint8Array {
     return this.#bytes.subarray(0, this.length);

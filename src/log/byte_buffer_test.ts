@@ -1,3 +1,4 @@
+import { jsonLine } from "../model/text.ts";
 import assert from "node:assert/strict";
 import { ByteBuffer } from "./byte_buffer.ts";
 
@@ -31,4 +32,53 @@ Deno.test("ByteBuffer.addLine: the text's UTF-8 and then LF or CR LF", () => {
   buffer.addLine("", "\r\n");
   buffer.addLine("x".repeat(70_000), "\r\n");
   assert.deepEqual(buffer.view(), encoder.encode(`a,ü\n\r\n${"x".repeat(70_000)}\r\n`));
+});
+
+Deno.test("ByteBuffer: numbers as JSON.stringify writes them, strings as jsonLine does", () => {
+  const out = new ByteBuffer();
+  const decoder = new TextDecoder();
+  const numbers = [
+    0,
+    -0,
+    7,
+    10,
+    99,
+    100,
+    65535,
+    4294967295,
+    4294967296,
+    -1,
+    -12.5,
+    0.1,
+    1e21,
+    2 ** 53,
+    NaN,
+    Infinity,
+  ];
+  for (const n of numbers) {
+    out.clear();
+    out.addNumber(n);
+    assert.equal(decoder.decode(out.view()), JSON.stringify(n), `number ${n}`);
+  }
+  for (
+    const text of [
+      "",
+      "plain ascii",
+      'q"',
+      "b\\s",
+      "nl\n",
+      "\x7f",
+      "\u0085",
+      "\u2028",
+      "ü",
+      "\udc80",
+      "😀",
+      "~",
+    ]
+  ) {
+    out.clear();
+    out.addAscii("x");
+    out.addJsonString(text, jsonLine);
+    assert.equal(decoder.decode(out.view()), "x" + jsonLine(text), `string ${JSON.stringify(text)}`);
+  }
 });

@@ -10,6 +10,9 @@
 
 import type { Alert, Change, ProcessInfo } from "../model/types.ts";
 import { jsonLine } from "../model/text.ts";
+import type { ByteBuffer } from "./byte_buffer.ts";
+
+const encoder = new TextEncoder();
 
 /** The schema version written in every record as `v`. */
 export const EVENT_SCHEMA_VERSION = 1;
@@ -41,6 +44,119 @@ export function eventRecord(change: Change, host: string): string {
     `,"source":${json(change.source ?? "poll")}` + field(',"bytesSent":', change.bytesSent) +
     field(',"bytesReceived":', change.bytesReceived);
   return line + "}";
+}
+
+/** The keys of an event line with their lead (`{"v":1,"event":` and `,"<key>":` for the rest). */
+const KEY = Object.fromEntries(
+  [
+    "time",
+    "protocol",
+    "family",
+    "localAddress",
+    "localPort",
+    "remoteAddress",
+    "remotePort",
+    "state",
+    "previousState",
+    "scopeId",
+    "pid",
+    "holders",
+    "firstSeen",
+    "durationMs",
+    "durationExact",
+    "seenAfterClose",
+    "source",
+    "bytesSent",
+    "bytesReceived",
+  ].map((key) => [key, encoder.encode(`,"${key}":`)]),
+);
+const LINE_START = encoder.encode(`{"v":${EVENT_SCHEMA_VERSION},"event":`);
+
+/**
+ * {@link eventRecord} written straight into `out` as UTF-8, no string made for the line: the same
+ * bytes (pinned by a test). Records with `extra` go through {@link eventRecord}.
+ */
+export function addEventLine(out: ByteBuffer, change: Change, host: string): void {
+  if (change.extra !== undefined) return out.add(eventRecord(change, host));
+  const s = change.socket;
+  const p = change.process;
+  out.addBytes(LINE_START);
+  out.addJsonString(change.kind, jsonLine);
+  out.addBytes(KEY.time);
+  addIsoTime(out, change.time);
+  out.addBytes(hostBytes(host));
+  out.addBytes(KEY.protocol);
+  out.addJsonString(s.protocol, jsonLine);
+  addField(out, KEY.family, s.family);
+  addField(out, KEY.localAddress, s.localAddress);
+  addField(out, KEY.localPort, s.localPort);
+  addField(out, KEY.remoteAddress, s.remoteAddress);
+  addField(out, KEY.remotePort, s.remotePort);
+  addField(out, KEY.state, s.state);
+  addField(out, KEY.previousState, change.previousState);
+  addField(out, KEY.scopeId, s.scopeId);
+  addField(out, KEY.pid, s.pid);
+  addField(out, KEY.holders, s.holders);
+  if (p !== undefined) out.addBytes(processBytes(p));
+  out.addBytes(KEY.firstSeen);
+  addIsoTime(out, change.firstSeen);
+  addField(out, KEY.durationMs, change.durationMs);
+  addField(out, KEY.durationExact, change.durationExact);
+  addField(out, KEY.seenAfterClose, change.seenAfterClose);
+  out.addBytes(KEY.source);
+  out.addJsonString(change.source ?? "poll", jsonLine);
+  addField(out, KEY.bytesSent, change.bytesSent);
+  addField(out, KEY.bytesReceived, change.bytesReceived);
+  out.addAscii("}");
+}
+
+function addField(out: ByteBuffer, key: Uint8Array, value: unknown): void {
+  if (value === undefined) return;
+  out.addBytes(key);
+  if (typeof value === "number") out.addNumber(value);
+  else if (typeof value === "string") out.addJsonString(value, jsonLine);
+  else out.add(json(value));
+}
+
+/** `"` and the ISO text up to the second, of the last two seconds written (a line has two times). */
+const isoSeconds = [NaN, NaN];
+const isoPrefixes = [new Uint8Array(0), new Uint8Array(0)];
+/** `123Z"` for each millisecond. */
+const MILLIS_BYTES = Array.from(
+  { length: 1000 },
+  (_, ms) => encoder.encode(`${String(ms).padStart(3, "0")}Z"`),
+);
+
+/** `isoTime(ms)` in quotes. */
+function addIsoTime(out: ByteBuffer, ms: number): void {
+  const whole = Math.trunc(ms);
+  const second = Math.floor(whole / 1000);
+  let slot = second === isoSeconds[0] ? 0 : second === isoSeconds[1] ? 1 : -1;
+  if (slot < 0) {
+    const text = isoTime(whole); // throws for an invalid time
+    slot = Number.isNaN(isoSeconds[0]) || isoSeconds[0] < isoSeconds[1] ? 0 : 1; // the older one goes
+    isoSeconds[slot] = second;
+    isoPrefixes[slot] = encoder.encode(`"${text.slice(0, -4)}`);
+  }
+  out.addBytes(isoPrefixes[slot]);
+  out.addBytes(MILLIS_BYTES[whole - second * 1000]);
+}
+
+let bytesHost = "";
+let bytesHostField = encoder.encode(',"host":""');
+function hostBytes(host: string): Uint8Array {
+  if (host !== bytesHost) {
+    bytesHostField = encoder.encode(hostField(host));
+    bytesHost = host;
+  }
+  return bytesHostField;
+}
+
+const processEncoded = new WeakMap<ProcessInfo, Uint8Array>();
+function processBytes(p: ProcessInfo): Uint8Array {
+  let bytes = processEncoded.get(p);
+  if (bytes === undefined) processEncoded.set(p, bytes = encoder.encode(processFields(p)));
+  return bytes;
 }
 
 /** Characters a JSON string cannot hold as they are, for `JSON.stringify` or `jsonLine`. */

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { Change, ProcessInfo, SocketRecord } from "../model/types.ts";
 import { jsonLine } from "../model/text.ts";
-import { eventObject, eventRecord, isoTime } from "./jsonl.ts";
+import { addEventLine, eventObject, eventRecord, isoTime } from "./jsonl.ts";
+import { ByteBuffer } from "./byte_buffer.ts";
 
 /** A small deterministic generator, so that a failure names its seed. */
 function random(seed: number): () => number {
@@ -86,6 +87,22 @@ Deno.test("eventRecord: byte for byte jsonLine of the flat object, over 20 000 s
     const c = change(next);
     const host = i % 7 === 0 ? "h\u2028ost" : "host";
     assert.equal(eventRecord(c, host), jsonLine(eventObject(c, host)), `case ${i}`);
+  }
+});
+
+Deno.test("addEventLine: the bytes of jsonLine of the flat object, over 20 000 shapes of change, one buffer", () => {
+  const next = random(20261202);
+  const out = new ByteBuffer();
+  const decoder = new TextDecoder();
+  for (let i = 0; i < 20_000; i++) {
+    const c = change(next);
+    if (i % 5 === 0) c.time = c.firstSeen + 1; // both times in one second
+    const host = i % 7 === 0 ? "h\u2028ost" : "host";
+    const start = out.length;
+    addEventLine(out, c, host);
+    const line = decoder.decode(out.view().subarray(start));
+    assert.equal(line, jsonLine(eventObject(c, host)), `case ${i}`);
+    if (out.length > 1 << 20) out.clear();
   }
 });
 

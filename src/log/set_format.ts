@@ -11,7 +11,7 @@ import type { Alert, Change, HostInfo, ProcessInfo, SocketRecord } from "../mode
 import { processIdentity } from "../diff/diff.ts";
 import { boundPorts, boundProcess, fitJsonLine, MAX_LINE_BYTES } from "./bounds.ts";
 import { portsLine, processEntry } from "./classic.ts";
-import { alertRecord, eventRecord } from "./jsonl.ts";
+import { addEventLine, alertRecord, eventRecord } from "./jsonl.ts";
 import type { LocalParts } from "./local_time.ts";
 import { type EventsRecord, processRecord, recordLine } from "./records.ts";
 import type { SetKind } from "./set_files.ts";
@@ -134,7 +134,14 @@ export class SetFormatter {
       this.#freshRecorded.set(p.pid, identity);
       this.addRecord(processRecord(p), change.time);
     }
-    this.buffers.EVENTS.addLine(capped(eventRecord(c, this.host.computerName)), "\n");
+    const events = this.buffers.EVENTS;
+    const start = events.length;
+    addEventLine(events, c, this.host.computerName);
+    if (events.length - start > MAX_LINE_BYTES) { // too long a line (an unbounded plugin field): cut
+      events.length = start;
+      events.add(capped(eventRecord(c, this.host.computerName)));
+    }
+    events.addAscii("\n");
     if (c.kind !== "opened") return;
     this.buffers.PORTS.addLine(portsLine(time, c.socket, p), this.eol);
     if (!p || (this.#freshDescribed.get(p.pid) ?? this.#described.get(p.pid)) === identity) return;
