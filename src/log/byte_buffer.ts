@@ -71,6 +71,12 @@ export class ByteBuffer {
     this.addAscii(Number.isFinite(n) ? String(n) : "null");
   }
 
+  /** Appends a number as `String(n)` writes it. */
+  addDecimal(n: number): void {
+    if (n >= 0 && n <= 0xffff_ffff && Number.isInteger(n)) return this.#addDigits(n);
+    this.addAscii(String(n));
+  }
+
   /**
    * Appends `text` as a JSON string, quotes included, exactly as `jsonLine` writes it: printable
    * ASCII directly, anything else through `escaped` (its JSON text).

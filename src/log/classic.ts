@@ -16,6 +16,7 @@
 
 import type { HostInfo, ProcessInfo, SocketRecord } from "../model/types.ts";
 import { formatSystemDate, type LocalParts } from "./local_time.ts";
+import type { ByteBuffer } from "./byte_buffer.ts";
 import { logFileName } from "./file_names.ts";
 import { escapeField, escapeUser } from "../model/text.ts";
 
@@ -113,6 +114,58 @@ export function portsLine(time: LocalParts, socket: SocketRecord, process: Proce
   return `${portsStamp(time)}${
     socket.protocol === "tcp" ? "TCP" : "UDP"
   },${socket.localPort},${socket.localAddress},${remote},${socket.pid},${ownerFields(process)}`;
+}
+
+/**
+ * {@link portsLine} written straight into `out` as UTF-8 (no string made for the line): the same
+ * bytes, pinned by a test.
+ */
+export function addPortsLine(
+  out: ByteBuffer,
+  time: LocalParts,
+  socket: SocketRecord,
+  process: ProcessInfo | undefined,
+): void {
+  const start = out.length;
+  out.addAscii(portsStamp(time));
+  out.addAscii(socket.protocol === "tcp" ? "TCP," : "UDP,");
+  out.addDecimal(socket.localPort);
+  out.addAscii(",");
+  if (!addAsciiOnly(out, socket.localAddress)) {
+    out.length = start; // not ASCII: the string's way
+    return out.add(portsLine(time, socket, process));
+  }
+  if (socket.protocol === "udp") out.addAscii(",*,*,");
+  else if (socket.state === "LISTEN") out.addAscii(socket.family === 6 ? ",,::," : ",,0.0.0.0,");
+  else {
+    out.addAscii(",");
+    out.addDecimal(socket.remotePort);
+    out.addAscii(",");
+    if (!addAsciiOnly(out, socket.remoteAddress)) {
+      out.length = start;
+      return out.add(portsLine(time, socket, process));
+    }
+    out.addAscii(",");
+  }
+  out.addDecimal(socket.pid);
+  out.addAscii(",");
+  out.addBytes(ownerBytes(process));
+}
+
+/** Appends `text` when it is all ASCII; false (and nothing appended) when not. */
+function addAsciiOnly(out: ByteBuffer, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  out.addAscii(text);
+  return true;
+}
+
+const ownerEncoded = new WeakMap<ProcessInfo, Uint8Array>();
+const NO_OWNER_BYTES = new TextEncoder().encode(`${moduleName(undefined)},${userContext(undefined)}`);
+function ownerBytes(process: ProcessInfo | undefined): Uint8Array {
+  if (process === undefined) return NO_OWNER_BYTES;
+  let bytes = ownerEncoded.get(process);
+  if (bytes === undefined) ownerEncoded.set(process, bytes = new TextEncoder().encode(ownerFields(process)));
+  return bytes;
 }
 
 const stamped: LocalParts = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, weekday: 0 };

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { initialHeader, pidsHeader, portsHeader, portsLine, processEntry } from "./classic.ts";
+import { addPortsLine, initialHeader, pidsHeader, portsHeader, portsLine, processEntry } from "./classic.ts";
+import { ByteBuffer } from "./byte_buffer.ts";
 import { LocalTime } from "./local_time.ts";
 import type { ProcessInfo, SocketRecord } from "../model/types.ts";
 
@@ -117,4 +118,42 @@ Deno.test("a process entry lists identity, services, ports and modules", () => {
       "",
     ].join("\n"),
   );
+});
+
+Deno.test("addPortsLine: the bytes of portsLine, over many sockets, owners and seconds", () => {
+  let state = 20261202;
+  const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const pick = <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)];
+  const names = ["svchost.exe", "ev,il\nPR\x1b[31m", "ü", "\udc80", "a<b>c"];
+  const owners: (ProcessInfo | undefined)[] = [undefined];
+  for (const name of names) {
+    owners.push({ pid: 7, name, user: pick([undefined, "NT AUTHORITY\\SYSTEM", "<x>,y"]) });
+  }
+  const out = new ByteBuffer();
+  const decoder = new TextDecoder();
+  for (let i = 0; i < 5000; i++) {
+    const t = {
+      year: 2000 + (i % 30),
+      month: 1 + (i % 12),
+      day: 1 + (i % 28),
+      hour: i % 24,
+      minute: i % 60,
+      second: (i >> 2) % 60,
+      weekday: 0,
+    };
+    const socket: SocketRecord = {
+      protocol: pick(["tcp", "udp"] as const),
+      family: pick([4, 6] as const),
+      localAddress: pick(["127.0.0.1", "::1", "0.0.0.0", "fe80::1%eth0", "ü"]),
+      localPort: Math.floor(next() * 65536),
+      remoteAddress: pick(["10.0.0.1", "::", "2001:db8::5", "ü"]),
+      remotePort: Math.floor(next() * 65536),
+      state: pick(["ESTABLISHED", "LISTEN", null] as const),
+      pid: Math.floor(next() * 100_000),
+    };
+    const owner = pick(owners);
+    const start = out.length;
+    addPortsLine(out, t, socket, owner);
+    assert.equal(decoder.decode(out.view().subarray(start)), portsLine(t, socket, owner), `case ${i}`);
+  }
 });

@@ -10,7 +10,7 @@
 import type { Alert, Change, HostInfo, ProcessInfo, SocketRecord } from "../model/types.ts";
 import { processIdentity } from "../diff/diff.ts";
 import { boundPorts, boundProcess, fitJsonLine, MAX_LINE_BYTES } from "./bounds.ts";
-import { portsLine, processEntry } from "./classic.ts";
+import { addPortsLine, processEntry } from "./classic.ts";
 import { addEventLine, alertRecord, eventRecord } from "./jsonl.ts";
 import type { LocalParts } from "./local_time.ts";
 import { type EventsRecord, processRecord, recordLine } from "./records.ts";
@@ -143,7 +143,8 @@ export class SetFormatter {
     }
     events.addAscii("\n");
     if (c.kind !== "opened") return;
-    this.buffers.PORTS.addLine(portsLine(time, c.socket, p), this.eol);
+    addPortsLine(this.buffers.PORTS, time, c.socket, p);
+    this.buffers.PORTS.addAscii(this.eol);
     if (!p || (this.#freshDescribed.get(p.pid) ?? this.#described.get(p.pid)) === identity) return;
     this.#newDescribed.push([p.pid, identity]);
     this.#freshDescribed.set(p.pid, identity);
