@@ -60,6 +60,11 @@ export const CLOSED_ENDPOINT_MEMORY_MS = 120_000;
  */
 export const CLOSE_EVENT_WAIT_MS = 10_000;
 
+/** A number from an endpoint's two ports (equal for the same endpoint; rarely for others). */
+function portPair(socket: SocketRecord): number {
+  return (socket.localPort << 14) ^ socket.remotePort;
+}
+
 /** Counters of an {@link EndpointTracker}, since it was created. */
 export interface TrackerStats {
   /** Close events for endpoints a poll also saw (one `closed`, not two). */
@@ -293,14 +298,23 @@ export class EndpointTracker {
     generation: number,
   ): void {
     const byEndpoint = new Map<string, string>();
+    const ports = new Set<number>(); // of the endpoints in byEndpoint: most events have none of them
     this.#endpoints.forEach((tracked, key) => { // forEach: no [key, value] array per entry
       if (tracked.remnant || (tracked.seen !== generation - 1 && tracked.missingSince === undefined)) return;
-      const endpoint = endpointKey(tracked.socket);
+      const endpoint = tracked.endpoint ??= endpointKey(tracked.socket);
       if (tracked.socket.pid !== 0 || !byEndpoint.has(endpoint)) byEndpoint.set(endpoint, key);
+      ports.add(portPair(tracked.socket));
     });
     for (const event of events) {
+      const candidate = ports.has(portPair(event.socket));
+      if (!candidate && omitsTimeWait) { // no endpoint of it is tracked, and nothing to remember
+        this.stats.eventOnly++;
+        const pid = event.socket.pid;
+        eventOnlyChanges(event, pid === 0 ? undefined : processes.get(pid), changes);
+        continue;
+      }
       const endpoint = endpointKey(event.socket);
-      const key = byEndpoint.get(endpoint);
+      const key = candidate ? byEndpoint.get(endpoint) : undefined;
       const tracked = key === undefined ? undefined : this.#endpoints.get(key);
       if (tracked && key !== undefined) {
         this.stats.merged++;
@@ -322,7 +336,7 @@ export class EndpointTracker {
       } else {
         this.stats.eventOnly++;
         const pid = event.socket.pid;
-        changes.push(...eventOnlyChanges(event, pid === 0 ? undefined : processes.get(pid)));
+        eventOnlyChanges(event, pid === 0 ? undefined : processes.get(pid), changes);
       }
       if (omitsTimeWait) continue; // no remnant row can follow: nothing to remember
       this.#closedByEvent.delete(endpoint); // re-inserted last: the map stays in time order

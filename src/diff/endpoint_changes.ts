@@ -17,6 +17,8 @@ export interface TrackedEndpoint {
   seen: number;
   /** An ownerless row left behind by an endpoint already reported closed: no further events. */
   remnant?: boolean;
+  /** Its {@link endpointKey}, once asked for (the same for every row it takes). */
+  endpoint?: string;
   /** Seen in the first snapshot: it opened before the monitor started. */
   atStart?: boolean;
   /**
@@ -35,8 +37,12 @@ export function isOrphan(socket: SocketRecord): boolean {
     CLOSING_STATES.has(socket.state);
 }
 
-/** The `opened` and `closed` of an endpoint only an event saw. */
-export function eventOnlyChanges(event: SocketEvent, process: ProcessInfo | undefined): Change[] {
+/** Appends to `changes` the `opened` and `closed` of an endpoint only an event saw. */
+export function eventOnlyChanges(
+  event: SocketEvent,
+  process: ProcessInfo | undefined,
+  changes: Change[],
+): void {
   const { socket } = event;
   const opened = event.openedAt ?? event.time;
   const openedSocket = event.openState && event.openState !== socket.state
@@ -53,10 +59,10 @@ export function eventOnlyChanges(event: SocketEvent, process: ProcessInfo | unde
   if (event.openedAt !== undefined) closed.durationMs = event.time - event.openedAt;
   else closed.durationExact = false;
   addBytes(closed, event);
-  return [
+  changes.push(
     { kind: "opened", time: opened, socket: openedSocket, process, firstSeen: opened, source: "event" },
     closed,
-  ];
+  );
 }
 
 export function addBytes(change: Change, event: SocketEvent): void {
