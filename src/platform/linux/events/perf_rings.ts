@@ -11,7 +11,8 @@
 import { OsCallError } from "../../../errors.ts";
 import type { LibcLibrary } from "../ffi_libc.ts";
 import { readErrno } from "./destroy_listener.ts";
-import { readPerfRecords, type TraceSample } from "./tracepoint_decode.ts";
+import type { TraceSample } from "./tracepoint_decode.ts";
+import { RingReader, type RingSpan } from "./ring_reader.ts";
 
 /** `SYS_perf_event_open` on x86_64. */
 export const SYS_PERF_EVENT_OPEN = 298;
@@ -52,18 +53,11 @@ export const PAGE_SIZE = 4096;
 /** `PERF_EVENT_IOC_SET_FILTER` (`_IOW('$', 6, char *)`). */
 export const PERF_EVENT_IOC_SET_FILTER = 0x40082406n;
 
-interface Ring {
+interface Ring extends RingSpan {
   fd: number;
   base: Deno.PointerObject;
   bytes: number;
   header: DataView;
-  data: Uint8Array;
-}
-
-/** A sample with its own copy of the record (it outlives its place in the ring). */
-function copySample(sample: TraceSample): TraceSample {
-  const bytes = new Uint8Array(sample.raw.buffer, sample.raw.byteOffset + sample.at, sample.size).slice();
-  return { ...sample, raw: new DataView(bytes.buffer), at: 0 };
 }
 
 function isEmpty(ring: Ring): boolean {
@@ -75,7 +69,10 @@ function isEmpty(ring: Ring): boolean {
 export class PerfRings {
   readonly #library: LibcLibrary;
   readonly #rings: Ring[] = [];
-  readonly #held: TraceSample[] = [];
+  readonly #reader = new RingReader();
+  readonly #onLost = (count: number) => {
+    this.lost += count;
+  };
   readonly #timespec = new BigInt64Array(2);
   readonly #timespecBytes = new Uint8Array(this.#timespec.buffer);
   /** Samples the kernel reported lost (a ring was full). */
@@ -133,6 +130,9 @@ export class PerfRings {
       bytes,
       header: new DataView(memory, 0, PAGE_SIZE),
       data: new Uint8Array(memory, PAGE_SIZE, PAGE_SIZE * o.dataPages),
+      view: new DataView(memory, PAGE_SIZE, PAGE_SIZE * o.dataPages),
+      tail: 0,
+      head: 0,
     };
   }
 
@@ -150,7 +150,7 @@ export class PerfRings {
 
   /**
    * Hands every sample waiting to `onSample`, in time order (times on the wall clock), then frees
-   * their place in the rings.
+   * their place in the rings. The sample handed over is reused for the next: it must not be kept.
    *
    * The rings are read one after another, so a sample written to the first just after it was read
    * could be older than one read from the second: one socket's changes (and a freed socket's address
@@ -158,28 +158,20 @@ export class PerfRings {
    * the reading began are handed over now; the newer ones are kept for the next read.
    */
   read(onSample: (sample: TraceSample) => void): void {
-    if (this.#held.length === 0 && this.#rings.every(isEmpty)) return; // the usual case at rest
+    if (!this.#reader.holding && this.#rings.every(isEmpty)) return; // the usual case at rest
     const monotonic = this.#monotonicNow();
     const offset = Date.now() - monotonic;
     const cut = monotonic + offset; // on the samples' time scale
-    const samples = this.#held;
-    const heads: number[] = [];
+    const reader = this.#reader;
+    reader.begin();
     for (const ring of this.#rings) {
-      const head = Number(ring.header.getBigUint64(MMAP_DATA_HEAD_OFFSET, true));
-      const tail = Number(ring.header.getBigUint64(MMAP_DATA_TAIL_OFFSET, true));
-      heads.push(head);
-      if (head === tail) continue;
-      readPerfRecords(ring.data, tail, head, offset, (sample) => samples.push(sample), (count) => {
-        this.lost += count;
-      });
+      ring.head = Number(ring.header.getBigUint64(MMAP_DATA_HEAD_OFFSET, true));
+      ring.tail = Number(ring.header.getBigUint64(MMAP_DATA_TAIL_OFFSET, true));
+      reader.scan(ring, offset, this.#onLost);
     }
-    if (samples.length > 1) samples.sort((a, b) => a.time - b.time);
-    let taken = 0;
-    for (; taken < samples.length && samples[taken].time <= cut; taken++) onSample(samples[taken]);
-    // The rest leave the rings with their tails below: copied out, first in the next read.
-    if (taken === samples.length) samples.length = 0;
-    else samples.splice(0, samples.length, ...samples.slice(taken).map(copySample));
-    this.#rings.forEach((ring, i) => ring.header.setBigUint64(MMAP_DATA_TAIL_OFFSET, BigInt(heads[i]), true));
+    // Those newer than the cut leave the rings with their tails below: copied out, first in the next read.
+    reader.finish(cut, onSample);
+    for (const ring of this.#rings) ring.header.setBigUint64(MMAP_DATA_TAIL_OFFSET, BigInt(ring.head), true);
   }
 
   /** Unmaps and closes every ring (the library stays open: it is the caller's). */

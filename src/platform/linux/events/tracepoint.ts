@@ -141,7 +141,7 @@ export class PerfTracepointSource implements TraceSource {
     return this.#machine.size;
   }
 
-  /** Reads every ring (see {@link PerfRings.read}); adds each close seen to `into`; hands each sample to `onSample` when given (fixtures). */
+  /** Reads every ring (see {@link PerfRings.read}); adds each close seen to `into`; hands each sample to `onSample` when given (fixtures; the sample is reused, copy what is kept). */
   drain(into: Map<string, TracedClose>, onSample?: (sample: TraceSample) => void): void {
     this.#rings.read((sample) => {
       onSample?.(sample);

@@ -1,7 +1,7 @@
 /**
  * Pure decoding for the `sock:inet_sock_set_state` tracepoint read through `perf_event_open`:
- * the tracepoint's record layout (from its tracefs `format` file), the perf ring buffer records, and
- * the per-socket state machine that turns state changes into {@link TracedClose}s.
+ * the tracepoint's record layout (from its tracefs `format` file), the perf ring records' layout (read by
+ * `ring_reader.ts`), and the per-socket state machine that turns state changes into {@link TracedClose}s.
  *
  * Which state changes name a process: those made in process context (no hard or soft interrupt flag
  * in the record's `common_flags`): `CLOSE → SYN_SENT` (connect), `→ LISTEN`, and the changes a
@@ -82,7 +82,7 @@ export interface TraceSample {
   pid: number;
   /**
    * Time, ms since the Unix epoch with a fraction (the sample's clock moved by the offset given to
-   * {@link readPerfRecords}).
+   * `RingReader.scan`).
    */
   time: number;
   /** Holds the raw tracepoint record at {@link at} (the ring itself, or a copy of a wrapped record). */
@@ -91,61 +91,6 @@ export interface TraceSample {
   at: number;
   /** The record's length in bytes. */
   size: number;
-}
-
-/**
- * Reads the records of a perf ring's data area from `tail` to `head` (byte counters that only grow;
- * positions are taken modulo the area's size, records may wrap), calling `onSample` for each sample
- * (its time in ms plus `offsetMs`) and `onLost` for each lost-record count.
- */
-export function readPerfRecords(
-  data: Uint8Array,
-  tail: number,
-  head: number,
-  offsetMs: number,
-  onSample: (sample: TraceSample) => void,
-  onLost: (count: number) => void,
-): void {
-  const size = data.byteLength;
-  const view = new DataView(data.buffer, data.byteOffset, size);
-  while (head - tail >= PERF_HEADER_SIZE) {
-    let at = tail % size;
-    const headerSize = at + PERF_HEADER_SIZE <= size
-      ? view.getUint16(at + 6, true)
-      : copyWrapped(data, at, PERF_HEADER_SIZE).getUint16(6, true);
-    if (headerSize < PERF_HEADER_SIZE || headerSize > head - tail) return; // corrupt: stop here
-    let record = view; // read in place unless the record wraps (no allocation per record)
-    if (at + headerSize > size) {
-      record = copyWrapped(data, at, headerSize);
-      at = 0;
-    }
-    const type = record.getUint32(at, true);
-    if (type === PERF_RECORD_SAMPLE && headerSize >= SAMPLE_RAW_OFFSET) {
-      const rawSize = record.getUint32(at + SAMPLE_RAW_OFFSET - 4, true);
-      if (SAMPLE_RAW_OFFSET + rawSize <= headerSize) {
-        const nanoseconds = record.getUint32(at + PERF_HEADER_SIZE + 12, true) * 0x1_0000_0000 +
-          record.getUint32(at + PERF_HEADER_SIZE + 8, true); // exact to the ns for 104 days of uptime
-        onSample({
-          pid: record.getUint32(at + PERF_HEADER_SIZE, true),
-          time: nanoseconds / 1e6 + offsetMs,
-          raw: record,
-          at: at + SAMPLE_RAW_OFFSET,
-          size: rawSize,
-        });
-      }
-    } else if (type === PERF_RECORD_LOST && headerSize >= PERF_HEADER_SIZE + 16) {
-      onLost(Number(record.getBigUint64(at + PERF_HEADER_SIZE + 8, true)));
-    }
-    tail += headerSize;
-  }
-}
-
-function copyWrapped(data: Uint8Array, at: number, length: number): DataView {
-  const copy = new Uint8Array(length);
-  const first = Math.min(length, data.byteLength - at);
-  copy.set(data.subarray(at, at + first));
-  copy.set(data.subarray(0, length - first), first);
-  return new DataView(copy.buffer);
 }
 
 /** `common_flags` bits of a record made in interrupt context (`TRACE_FLAG_HARDIRQ | SOFTIRQ | NMI`). */
