@@ -101,23 +101,30 @@ const ESTABLISHED = 1, SYN_SENT = 2, SYN_RECV = 3, FIN_WAIT1 = 4, CLOSE = 7, LAS
 
 interface TracedSocket {
   pid: number;
-  openedAt?: number;
-  /** When its process closed it (`FIN_WAIT1`, `LAST_ACK`). */
-  closedAt?: number;
-  openState?: TcpState;
+  /** When it connected or was accepted; -1 until then. */
+  openedAt: number;
+  /** When its process closed it (`FIN_WAIT1`, `LAST_ACK`); -1 until then. */
+  closedAt: number;
+  openState: TcpState | undefined;
   /** The 4-tuple once connected (see {@link TcpStateMachine.connectedBy}), kept as the record's numbers. */
-  tuple?: Tuple;
+  tuple: Tuple | undefined;
   /** Its endpoint key in the connected index, once made. */
-  keyed?: string;
+  keyed: string | undefined;
   /** First seen after its start (its story began before the source, or already ended: see `observe`). */
-  late?: true;
+  late: boolean;
 }
 
-/** A connection's addresses and ports as the record carries them (addresses: 4 words each, IPv4 in the first). */
+/** A connection's addresses (4 words each, IPv4 in the first) and ports as the record carries them. */
 interface Tuple {
   v6: boolean;
-  local: number[];
-  remote: number[];
+  local0: number;
+  local1: number;
+  local2: number;
+  local3: number;
+  remote0: number;
+  remote1: number;
+  remote2: number;
+  remote3: number;
   localPort: number;
   remotePort: number;
 }
@@ -174,8 +181,15 @@ export class TcpStateMachine {
     const newState = raw.getInt32(at + l.newstate, true);
     let socket = this.#sockets.get(skaddr);
     if (!socket) {
-      socket = { pid: 0 };
-      if (newState !== SYN_SENT && newState !== LISTEN && oldState !== SYN_RECV) socket.late = true;
+      socket = {
+        pid: 0,
+        openedAt: -1,
+        closedAt: -1,
+        openState: undefined,
+        tuple: undefined,
+        keyed: undefined,
+        late: newState !== SYN_SENT && newState !== LISTEN && oldState !== SYN_RECV,
+      };
       if (this.#sockets.size >= MAX_TRACED_SOCKETS) this.#forgetOldest();
       this.#sockets.set(skaddr, socket);
     }
@@ -187,13 +201,13 @@ export class TcpStateMachine {
     } else if (oldState === SYN_RECV) {
       socket.openedAt = time; // accepted (softirq: no pid; the listener's owner is named later)
     } else if (processContext && (newState === FIN_WAIT1 || newState === LAST_ACK || newState === CLOSE)) {
-      socket.closedAt ??= time; // close(2) by the process holding it: it let go of the connection
+      if (socket.closedAt < 0) socket.closedAt = time; // close(2) by the process holding it: it let go
       if (socket.pid === 0) {
         socket.pid = pid;
         this.#onPid(pid);
       }
-    } else if (newState === FIN_WAIT1 || newState === LAST_ACK) {
-      socket.closedAt ??= time;
+    } else if ((newState === FIN_WAIT1 || newState === LAST_ACK) && socket.closedAt < 0) {
+      socket.closedAt = time;
     }
     if (newState === SYN_SENT || newState === LISTEN || newState === ESTABLISHED) {
       if (socket.openState !== "ESTABLISHED") socket.openState = linuxTcpStateName(newState);
@@ -210,12 +224,12 @@ export class TcpStateMachine {
     this.#sockets.delete(skaddr);
     if (socket.tuple) this.#unindexed.delete(socket);
     if (socket.keyed !== undefined) this.#connected.delete(socket.keyed);
-    const key = tupleKey(this.#tupleOf(raw, at));
+    const key = this.#keyOf(raw, at);
     // A change after the story ended (the CLOSE of a kernel without the filter, a reset after
     // FIN_WAIT1, a second FIN_WAIT1 from close after shutdown) adds nothing to the close already told.
     if (socket.late && closes.has(key)) return;
-    const traced: TracedClose = { pid: socket.pid, closedAt: socket.closedAt ?? time };
-    if (socket.openedAt !== undefined) traced.openedAt = socket.openedAt;
+    const traced: TracedClose = { pid: socket.pid, closedAt: socket.closedAt < 0 ? time : socket.closedAt };
+    if (socket.openedAt >= 0) traced.openedAt = socket.openedAt;
     if (socket.openState) traced.openState = socket.openState;
     closes.set(key, traced);
   }
@@ -223,22 +237,43 @@ export class TcpStateMachine {
   #tupleOf(raw: DataView, at: number): Tuple {
     const l = this.#layout;
     const v6 = raw.getUint16(at + l.family, true) === AF_INET6;
-    const words = (offset: number) =>
-      v6
-        ? [
-          raw.getUint32(at + offset, false),
-          raw.getUint32(at + offset + 4, false),
-          raw.getUint32(at + offset + 8, false),
-          raw.getUint32(at + offset + 12, false),
-        ]
-        : [raw.getUint32(at + offset, false)];
+    const local = at + (v6 ? l.saddr_v6 : l.saddr), remote = at + (v6 ? l.daddr_v6 : l.daddr);
     return {
       v6,
-      local: words(v6 ? l.saddr_v6 : l.saddr),
-      remote: words(v6 ? l.daddr_v6 : l.daddr),
+      local0: raw.getUint32(local, false),
+      local1: v6 ? raw.getUint32(local + 4, false) : 0,
+      local2: v6 ? raw.getUint32(local + 8, false) : 0,
+      local3: v6 ? raw.getUint32(local + 12, false) : 0,
+      remote0: raw.getUint32(remote, false),
+      remote1: v6 ? raw.getUint32(remote + 4, false) : 0,
+      remote2: v6 ? raw.getUint32(remote + 8, false) : 0,
+      remote3: v6 ? raw.getUint32(remote + 12, false) : 0,
       localPort: raw.getUint16(at + l.sport, true),
       remotePort: raw.getUint16(at + l.dport, true),
     };
+  }
+
+  /** The endpoint key of the record's 4-tuple (as {@link tupleKey}, without a tuple made). */
+  #keyOf(raw: DataView, at: number): string {
+    const l = this.#layout;
+    const localPort = raw.getUint16(at + l.sport, true), remotePort = raw.getUint16(at + l.dport, true);
+    if (raw.getUint16(at + l.family, true) !== AF_INET6) {
+      const local = ipv4Text(raw.getUint32(at + l.saddr, false));
+      return `tcp4 ${local} ${localPort} ${ipv4Text(raw.getUint32(at + l.daddr, false))} ${remotePort}`;
+    }
+    const local = ipv6Text(
+      raw.getUint32(at + l.saddr_v6, false),
+      raw.getUint32(at + l.saddr_v6 + 4, false),
+      raw.getUint32(at + l.saddr_v6 + 8, false),
+      raw.getUint32(at + l.saddr_v6 + 12, false),
+    );
+    const remote = ipv6Text(
+      raw.getUint32(at + l.daddr_v6, false),
+      raw.getUint32(at + l.daddr_v6 + 4, false),
+      raw.getUint32(at + l.daddr_v6 + 8, false),
+      raw.getUint32(at + l.daddr_v6 + 12, false),
+    );
+    return `tcp6 ${local} ${localPort} ${remote} ${remotePort}`;
   }
 
   #forgetOldest(): void {
@@ -260,15 +295,16 @@ function skaddrKey(raw: DataView, at: number): number | bigint {
   return (high & 0x1f_ffff) * 0x1_0000_0000 + raw.getUint32(at, true);
 }
 
-/** The endpoint key of a tuple. */
+/** The endpoint key of a tuple (`endpointKey` of its record). */
 function tupleKey(t: Tuple): string {
-  const address = (w: number[]) => t.v6 ? ipv6Text(w[0], w[1], w[2], w[3]) : ipv4Text(w[0]);
+  const local = t.v6 ? ipv6Text(t.local0, t.local1, t.local2, t.local3) : ipv4Text(t.local0);
+  const remote = t.v6 ? ipv6Text(t.remote0, t.remote1, t.remote2, t.remote3) : ipv4Text(t.remote0);
   return endpointKey({
     protocol: "tcp",
     family: t.v6 ? 6 : 4,
-    localAddress: address(t.local),
+    localAddress: local,
     localPort: t.localPort,
-    remoteAddress: address(t.remote),
+    remoteAddress: remote,
     remotePort: t.remotePort,
     state: null,
     pid: 0,

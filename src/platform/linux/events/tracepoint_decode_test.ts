@@ -8,6 +8,7 @@ import {
 import { fixtureText } from "../fixtures_test_util.ts";
 import { capturedSamples } from "./samples_test_util.ts";
 import type { TracedClose } from "./capture.ts";
+import { endpointKey, type SocketRecord } from "../../../model/types.ts";
 import { PERF_ATTR_OFFSETS, PERF_ATTR_SIZE, SAMPLE_TYPE } from "./perf_rings.ts";
 
 const CHILD = 27345, PARENT = 27324, PORT = 40079;
@@ -96,4 +97,52 @@ Deno.test("the samples the kernel filter lets through tell the same closes as ev
   assert.ok(filtered.length < all.length, "the filter leaves some out");
   assert.deepEqual(closesOf(filtered), closesOf(all));
   assert.equal(closesOf(filtered).left, 0, "no socket is left followed");
+});
+
+Deno.test("IPv6 connections are keyed as their records' endpoint keys", () => {
+  const { layout } = parseTraceFormat(fixtureText("inet_sock_set_state_format.txt"));
+  // the captured connection moved to 2001:db8::/96 (each IPv4 address as the last 32 bits)
+  const v6 = capturedSamples().map((s) => {
+    const bytes = new Uint8Array(s.raw.buffer, s.raw.byteOffset + s.at, s.size).slice();
+    const view = new DataView(bytes.buffer);
+    view.setUint16(layout.family, 10, true);
+    for (const [v4, v6] of [[layout.saddr, layout.saddr_v6], [layout.daddr, layout.daddr_v6]]) {
+      view.setUint32(v6, 0x20010db8, false);
+      view.setUint32(v6 + 4, 0, false);
+      view.setUint32(v6 + 8, 0, false);
+      view.setUint32(v6 + 12, view.getUint32(v4, false), false);
+    }
+    return { ...s, raw: view, at: 0 };
+  });
+  const closes = new Map<string, TracedClose>();
+  const machine = new TcpStateMachine(layout);
+  for (const sample of v6) machine.observe(sample, closes);
+  const client = [...closes.keys()].find((key) => key.endsWith(` 2001:db8::7f00:1 ${PORT}`))!;
+  const clientPort = Number(client.split(" ")[2]);
+  const record = (localPort: number, remote: string, remotePort: number): SocketRecord => ({
+    protocol: "tcp",
+    family: 6,
+    localAddress: "2001:db8::7f00:1",
+    localPort,
+    remoteAddress: remote,
+    remotePort,
+    state: null,
+    pid: 0,
+  });
+  assert.deepEqual(
+    [...closes.keys()].sort(),
+    [
+      endpointKey(record(PORT, "2001:db8::", 0)),
+      endpointKey(record(PORT, "2001:db8::7f00:1", clientPort)),
+      endpointKey(record(clientPort, "2001:db8::7f00:1", PORT)),
+    ].sort(),
+  );
+  assert.equal(closes.get(client)?.pid, CHILD);
+  assert.equal(machine.connectedBy(client), undefined, "closed: no longer a live connection");
+  const connected = v6.findIndex((s) =>
+    s.raw.getInt32(layout.oldstate, true) === 2 && s.raw.getInt32(layout.newstate, true) === 1
+  );
+  const live = new TcpStateMachine(layout);
+  for (const sample of v6.slice(0, connected + 1)) live.observe(sample, new Map());
+  assert.equal(live.connectedBy(client), CHILD, "while live, by the same key");
 });
