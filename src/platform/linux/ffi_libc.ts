@@ -1,7 +1,7 @@
 /**
  * The libc FFI box: the symbol table of `libc.so.6` that the Linux collector needs, and nothing else.
  *
- * Symbol names and argument order are the libc ones verbatim (see `man 2 socket`, `sendto`, `recv`,
+ * Symbol names and argument order are the libc ones verbatim (see `man 2 socket`, `sendto`, `recv`, `recvmmsg`,
  * `setsockopt`, `close`, `readlink`, and for event capture `bind`, `poll`, `eventfd`, `mmap`, `syscall`).
  * Pointers and struct layouts stay in the modules that use them (`netlink.ts` builds the byte buffers,
  * `proc_read.ts` the path buffers); no other file calls `Deno.dlopen`.
@@ -30,6 +30,11 @@ export const LIBC_SYMBOLS = {
    */
   readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   // ---- event capture (src/platform/linux/events/) ----
+  /**
+   * `int recvmmsg(int sockfd, struct mmsghdr *msgvec, unsigned int vlen, int flags,
+   *               struct timespec *timeout)`: up to `vlen` datagrams in one call.
+   */
+  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
   /** `int bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen)` */
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   /** `int *__errno_location(void)`: the calling thread's `errno`. */

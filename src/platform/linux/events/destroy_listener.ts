@@ -1,11 +1,11 @@
 /**
  * The sock_diag destroy listener: a `NETLINK_SOCK_DIAG` socket bound to the four destroy groups
  * (no privilege needed, kernel ≥ 4.2). It is non-blocking and read only when readable (see
- * `readable_waiter.ts`) or when a poll drains it.
+ * `readable_waiter.ts`) or when a poll drains it, many datagrams per call (`datagram_batch.ts`).
  *
  * The receive buffer is sized for bursts (`SO_RCVBUFFORCE` as root, else `SO_RCVBUF`, which the
  * kernel caps at `net.core.rmem_max`). When it overflows the kernel drops notifications and the next
- * `recv` fails with `ENOBUFS` once: that is counted as an overrun (how many were lost is unknown; the
+ * receive fails with `ENOBUFS` once: that is counted as an overrun (how many were lost is unknown; the
  * poll still reconciles what is left).
  *
  * @module
@@ -22,6 +22,7 @@ import {
   SOL_SOCKET,
 } from "../netlink.ts";
 import { decodeDestroyDatagram, DESTROY_GROUPS_MASK, type DestroyedSocket } from "./destroy_decode.ts";
+import { DatagramBatch } from "./datagram_batch.ts";
 
 /** `SOCK_NONBLOCK` flag for the socket type. */
 export const SOCK_NONBLOCK = 0o4000;
@@ -45,8 +46,6 @@ export const SOCKADDR_NL_GROUPS_OFFSET = 8;
  * 65 000 sockets while a long poll keeps the reader away. Kernel memory, used only while unread.
  */
 export const DESTROY_RCVBUF_BYTES = 48 * 1024 * 1024;
-/** One datagram carries one notification (well under 1 KiB); this buffer takes any. */
-const DATAGRAM_BUFFER_SIZE = 64 * 1024;
 
 /** Reads the calling thread's `errno` through libc. */
 export function readErrno(library: LibcLibrary): number {
@@ -66,8 +65,7 @@ export interface DestroyListenerStats {
 export class DestroyListener {
   readonly #library: LibcLibrary;
   #fd: number;
-  readonly #buffer = new Uint8Array(DATAGRAM_BUFFER_SIZE);
-  readonly #view = new DataView(this.#buffer.buffer);
+  readonly #batch = new DatagramBatch();
   /** Counters since creation. */
   readonly stats: DestroyListenerStats = { received: 0, overruns: 0 };
   /** The receive buffer size the kernel granted (`SO_RCVBUF` reads back double the request). */
@@ -113,11 +111,10 @@ export class DestroyListener {
    */
   drain(out: DestroyedSocket[], onRaw?: (datagram: Uint8Array) => void): number {
     if (this.#fd < 0) return 0;
-    const libc = this.#library.symbols;
-    const length = BigInt(DATAGRAM_BUFFER_SIZE);
+    const batch = this.#batch;
     let count = 0;
     for (;;) {
-      const received = Number(libc.recv(this.#fd, this.#buffer, length, MSG_DONTWAIT));
+      const received = batch.receive(this.#library, this.#fd, MSG_DONTWAIT);
       if (received < 0) {
         const errno = readErrno(this.#library);
         if (errno === EAGAIN) return count;
@@ -126,14 +123,16 @@ export class DestroyListener {
           this.stats.overruns++;
           continue;
         }
-        throw new OsCallError("recv", -errno, "NETLINK_SOCK_DIAG destroy groups");
+        throw new OsCallError("recvmmsg", -errno, "NETLINK_SOCK_DIAG destroy groups");
       }
       if (received === 0) return count;
-      onRaw?.(this.#buffer.slice(0, received));
-      const decoded = decodeDestroyDatagram(this.#view, received, out);
-      if (decoded > 0) {
-        count += decoded;
-        this.stats.received += decoded;
+      for (let i = 0; i < received; i++) {
+        onRaw?.(batch.datagram(i).slice());
+        const decoded = decodeDestroyDatagram(batch.views[i], batch.length(i), out);
+        if (decoded > 0) {
+          count += decoded;
+          this.stats.received += decoded;
+        }
       }
     }
   }
