@@ -21,6 +21,7 @@ import { countWarning, type WarningCounts } from "../warnings.ts";
 import type { DestroyedSocket } from "./destroy_decode.ts";
 import { DestroyListener } from "./destroy_listener.ts";
 import { ReadableWaiter } from "./readable_waiter.ts";
+import { RecentMap } from "./recent_map.ts";
 import { PerfTracepointSource } from "./tracepoint.ts";
 import { type ExecInfo, type ExecSource, ExecTraceSource } from "./exec_trace.ts";
 import { UNKNOWN_PROCESS_NAME } from "../process.ts";
@@ -119,7 +120,7 @@ export class EventCapture {
   readonly #scratch: DestroyedSocket[] = [];
   readonly #traced = new Map<string, TracedClose>();
   readonly #describe: ((pid: number) => ProcessInfo) | undefined;
-  readonly #described = new Map<number, ProcessInfo>();
+  readonly #described = new RecentMap<ProcessInfo>(MAX_DESCRIBED_PROCESSES);
   #startWarnings: WarningCounts | undefined = {};
   #reportedDropped = 0;
   #lastTraceLost = 0;
@@ -196,13 +197,10 @@ export class EventCapture {
     if (!this.#describe || pid === 0) return;
     const known = this.#described.get(pid);
     if (known && known.name !== "unknown") {
-      this.#described.delete(pid); // re-inserted last: most recently used
-      this.#described.set(pid, known);
+      this.#described.touch(pid); // most recently used
       return;
     }
-    if (this.#described.size >= MAX_DESCRIBED_PROCESSES) {
-      this.#described.delete(this.#described.keys().next().value!);
-    }
+    if (this.#described.size >= MAX_DESCRIBED_PROCESSES) this.#described.deleteOldest();
     const info = this.#describe(pid);
     const exec = info.path === undefined ? this.#exec?.execOf(pid) : undefined;
     this.#described.set(pid, exec ? fromExec(info, exec) : info);
