@@ -91,3 +91,47 @@ export function ipv6Text(word0: number, word1: number, word2: number, word3: num
 export function swapBytes32(value: number): number {
   return (((value & 0xff) << 24) | ((value & 0xff00) << 8) | ((value >>> 8) & 0xff00) | (value >>> 24)) >>> 0;
 }
+
+/** The network-order value of a dotted-quad IPv4 text; undefined when it is not one. */
+export function parseIpv4(text: string): number | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4) return undefined;
+  let value = 0;
+  for (const part of parts) {
+    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return undefined;
+    value = value * 256 + Number(part);
+  }
+  return value;
+}
+
+/**
+ * The four network-order words of an IPv6 text (any RFC 4291 form, `::` and a trailing dotted quad
+ * included), written to `into`; false (and `into` left undefined) when it is not one.
+ */
+export function parseIpv6(text: string, into: Uint32Array): boolean {
+  const halves = text.split("::");
+  if (halves.length > 2) return false;
+  const groupsOf = (part: string): number[] | undefined => {
+    if (part === "") return [];
+    const out: number[] = [];
+    const pieces = part.split(":");
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i];
+      if (i === pieces.length - 1 && piece.includes(".")) {
+        const v4 = parseIpv4(piece);
+        if (v4 === undefined) return undefined;
+        out.push(v4 >>> 16, v4 & 0xffff);
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(piece)) out.push(parseInt(piece, 16));
+      else return undefined;
+    }
+    return out;
+  };
+  const head = groupsOf(halves[0]);
+  const tail = halves.length === 2 ? groupsOf(halves[1]) : [];
+  if (!head || !tail) return false;
+  const zeros = 8 - head.length - tail.length;
+  if (halves.length === 2 ? zeros < 1 : zeros !== 0) return false;
+  const all = [...head, ...new Array(zeros).fill(0), ...tail];
+  for (let i = 0; i < 4; i++) into[i] = ((all[2 * i] << 16) | all[2 * i + 1]) >>> 0;
+  return true;
+}

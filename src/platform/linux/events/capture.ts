@@ -16,12 +16,12 @@
  */
 
 import type { Clock, ProcessInfo, SocketEvent, TcpState } from "../../../model/types.ts";
-import { endpointKey } from "../../../model/types.ts";
 import { countWarning, type WarningCounts } from "../warnings.ts";
 import type { DestroyedSocket } from "./destroy_decode.ts";
 import { DestroyListener } from "./destroy_listener.ts";
 import { ReadableWaiter } from "./readable_waiter.ts";
 import { RecentMap } from "./recent_map.ts";
+import { joinKeyOf } from "./join_key.ts";
 import { PerfTracepointSource } from "./tracepoint.ts";
 import { type ExecInfo, type ExecSource, ExecTraceSource } from "./exec_trace.ts";
 import { UNKNOWN_PROCESS_NAME } from "../process.ts";
@@ -69,12 +69,12 @@ export interface TracedClose {
 export interface TraceSource {
   /** Descriptors to wait on. */
   readonly fds: number[];
-  /** Reads everything buffered now; adds the closes seen to `into` by endpoint key. */
+  /** Reads everything buffered now; adds the closes seen to `into` by join key (`join_key.ts`). */
   drain(into: Map<string, TracedClose>): void;
   /** Samples the kernel reported lost. */
   readonly lost: number;
-  /** The process that connected the live connection with this endpoint key, when seen. */
-  connectedBy(endpointKey: string): number | undefined;
+  /** The process that connected the live connection with this join key (`join_key.ts`), when seen. */
+  connectedBy(key: string): number | undefined;
   /** Releases the source. */
   close(): void;
 }
@@ -169,7 +169,8 @@ export class EventCapture {
    */
   ownerHint(socket: SocketEvent["socket"]): number | undefined {
     if (!this.#trace || socket.protocol !== "tcp" || socket.remotePort === 0) return undefined;
-    const key = endpointKey(socket);
+    const key = joinKeyOf(socket);
+    if (key === undefined) return undefined;
     const pid = this.#trace.connectedBy(key) ?? this.#closedBy(key);
     if (pid !== undefined || this.#hintsRefreshed) return pid;
     this.#hintsRefreshed = true; // once per poll: the connection may have been made since the last read
@@ -235,10 +236,10 @@ export class EventCapture {
     if (destroyed.bytesSent !== undefined) event.bytesSent = destroyed.bytesSent;
     if (destroyed.bytesReceived !== undefined) event.bytesReceived = destroyed.bytesReceived;
     if (destroyed.socket.protocol !== "tcp" || this.#traced.size === 0) return event;
-    const key = endpointKey(destroyed.socket);
-    const traced = this.#traced.get(key);
+    const key = destroyed.joinKey ?? joinKeyOf(destroyed.socket);
+    const traced = key === undefined ? undefined : this.#traced.get(key);
     if (!traced) return event;
-    this.#traced.delete(key);
+    this.#traced.delete(key!);
     event.time = Math.min(now, traced.closedAt);
     if (traced.openedAt !== undefined) event.openedAt = traced.openedAt;
     if (traced.openState) event.openState = traced.openState;

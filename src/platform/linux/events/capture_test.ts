@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { endpointKey, type SocketRecord } from "../../../model/types.ts";
+import type { SocketRecord } from "../../../model/types.ts";
+import { joinKeyOf } from "./join_key.ts";
 import { EventCapture, type TracedClose, type TraceSource } from "./capture.ts";
 import type { DestroyListener } from "./destroy_listener.ts";
 
@@ -31,7 +32,7 @@ function fakeTrace(closes: [string, TracedClose][]): TraceSource & { drains: num
 }
 
 Deno.test("ownerHint: a connection that closed after the dump listed it is named by its traced close", () => {
-  const trace = fakeTrace([[endpointKey(client), { pid: 4242, closedAt: 1, openedAt: 0 }]]);
+  const trace = fakeTrace([[joinKeyOf(client)!, { pid: 4242, closedAt: 1, openedAt: 0 }]]);
   const capture = new EventCapture({
     clock: { now: () => 0 },
     openDestroy: () => {
@@ -88,7 +89,7 @@ Deno.test("a process gone before it could be read is named by its exec, its user
     userOf: (uid) => uid === 1234 ? "mallory" : undefined,
   });
   try {
-    traced.set(endpointKey(client), { pid: 31337, openedAt: 995, closedAt: 999 });
+    traced.set(joinKeyOf(client)!, { pid: 31337, openedAt: 995, closedAt: 999 });
     const [event] = capture.take({});
     assert.equal(event.socket.pid, 31337);
     assert.deepEqual(

@@ -12,6 +12,7 @@
 import type { Protocol, SocketRecord } from "../../../model/types.ts";
 import { ipv4Text, ipv6Text } from "../address.ts";
 import { linuxTcpStateName } from "../tcp_states.ts";
+import { joinKey4, joinKey6 } from "./join_key.ts";
 import {
   AF_INET6,
   decodeInetDiagMsg,
@@ -78,6 +79,8 @@ export interface DestroyedSocket {
   bytesSent?: number;
   /** `tcpi_bytes_received` (TCP only). */
   bytesReceived?: number;
+  /** Its join key with the tracepoint's view of it (`join_key.ts`; TCP only). */
+  joinKey?: string;
 }
 
 /**
@@ -144,6 +147,7 @@ function decodeDestroyMessage(
     cookie: readU64(view, payload + IDIAG_COOKIE_OFFSET),
     uid: view.getUint32(payload + IDIAG_UID_OFFSET, true),
   };
+  if (protocol === "tcp") destroyed.joinKey = messageJoinKey(view, payload);
   if (protocol === "tcp" && info >= 0 && infoLength >= TCPI_MIN_SIZE_FOR_BYTES) {
     destroyed.bytesSent = readU64(view, info + TCPI_BYTES_ACKED_OFFSET);
     destroyed.bytesReceived = readU64(view, info + TCPI_BYTES_RECEIVED_OFFSET);
@@ -178,6 +182,28 @@ export function decodeFreedSocket(view: DataView, at: number, protocol: Protocol
     if (scopeId !== 0) socket.scopeId = scopeId;
   }
   return socket;
+}
+
+/** The join key of the `inet_diag_msg` at `at`, from its raw numbers. */
+function messageJoinKey(view: DataView, at: number): string {
+  const localPort = view.getUint16(at + IDIAG_SPORT_OFFSET, false);
+  const remotePort = view.getUint16(at + IDIAG_DPORT_OFFSET, false);
+  const local = at + IDIAG_SRC_OFFSET, remote = at + IDIAG_DST_OFFSET;
+  if (view.getUint8(at + IDIAG_FAMILY_OFFSET) !== AF_INET6) {
+    return joinKey4(view.getUint32(local, false), localPort, view.getUint32(remote, false), remotePort);
+  }
+  return joinKey6(
+    view.getUint32(local, false),
+    view.getUint32(local + 4, false),
+    view.getUint32(local + 8, false),
+    view.getUint32(local + 12, false),
+    localPort,
+    view.getUint32(remote, false),
+    view.getUint32(remote + 4, false),
+    view.getUint32(remote + 8, false),
+    view.getUint32(remote + 12, false),
+    remotePort,
+  );
 }
 
 function readIpv6(view: DataView, at: number): string {

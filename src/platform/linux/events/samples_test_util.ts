@@ -5,6 +5,7 @@
  */
 
 import { fixtureBytes } from "../fixtures_test_util.ts";
+import { joinKeyOf, joinKeyText } from "./join_key.ts";
 import {
   PERF_HEADER_SIZE,
   PERF_RECORD_SAMPLE,
@@ -59,4 +60,24 @@ export function ring(size: number, start: number, records: Uint8Array[]) {
     for (const byte of record) data[at++ % size] = byte;
   }
   return { data, view: new DataView(data.buffer), tail: start, head: at };
+}
+
+/** `closes` keyed by the `endpointKey` texts of their join keys. */
+export function textKeyed<V>(closes: Map<string, V>): Map<string, V> {
+  return new Map([...closes].map(([key, value]) => [joinKeyText(key), value]));
+}
+
+/** The join key of an `endpointKey` text (`tcp4 127.0.0.1 40000 127.0.0.1 8080`). */
+export function joinKeyOfText(text: string): string {
+  const [kind, localAddress, localPort, remoteAddress, remotePort] = text.split(" ");
+  return joinKeyOf({
+    protocol: "tcp",
+    family: kind === "tcp6" ? 6 : 4,
+    localAddress,
+    localPort: Number(localPort),
+    remoteAddress,
+    remotePort: Number(remotePort),
+    state: null,
+    pid: 0,
+  })!;
 }

@@ -132,8 +132,8 @@ export class PerfTracepointSource implements TraceSource {
   }
 
   /** The process that connected a live connection (see {@link TcpStateMachine.connectedBy}). */
-  connectedBy(endpointKey: string): number | undefined {
-    return this.#machine.connectedBy(endpointKey);
+  connectedBy(key: string): number | undefined {
+    return this.#machine.connectedBy(key);
   }
 
   /** Number of sockets followed between their open and close. */

@@ -16,8 +16,8 @@
  * @module
  */
 
-import { endpointKey, type TcpState } from "../../../model/types.ts";
-import { ipv4Text, ipv6Text } from "../address.ts";
+import type { TcpState } from "../../../model/types.ts";
+import { joinKey4, joinKey6 } from "./join_key.ts";
 import { AF_INET6, IPPROTO_TCP } from "../netlink.ts";
 import { linuxTcpStateName } from "../tcp_states.ts";
 import type { TracedClose } from "./capture.ts";
@@ -108,7 +108,7 @@ interface TracedSocket {
   openState: TcpState | undefined;
   /** The 4-tuple once connected (see {@link TcpStateMachine.connectedBy}), kept as the record's numbers. */
   tuple: Tuple | undefined;
-  /** Its endpoint key in the connected index, once made. */
+  /** Its join key in the connected index, once made. */
   keyed: string | undefined;
   /** First seen after its start (its story began before the source, or already ended: see `observe`). */
   late: boolean;
@@ -137,7 +137,7 @@ export class TcpStateMachine {
   readonly #layout: TraceLayout;
   /** By kernel socket address (a number when it fits, see {@link skaddrKey}). */
   readonly #sockets = new Map<number | bigint, TracedSocket>();
-  /** Connecting pid of each live connection by endpoint key (from `SYN_SENT → ESTABLISHED` until CLOSE). */
+  /** Connecting pid of each live connection by join key (from `SYN_SENT → ESTABLISHED` until CLOSE). */
   readonly #connected = new Map<string, number>();
   /** Connections made since the index was last brought up to date (most close before anyone asks). */
   #unindexed = new Set<TracedSocket>();
@@ -152,8 +152,8 @@ export class TcpStateMachine {
     this.#onPid = onPid;
   }
 
-  /** The pid that connected the live connection with this endpoint key; undefined when not seen. */
-  connectedBy(endpointKey: string): number | undefined {
+  /** The pid that connected the live connection with this join key (`join_key.ts`); undefined when not seen. */
+  connectedBy(key: string): number | undefined {
     if (this.#unindexed.size) {
       if (this.#connected.size + this.#unindexed.size > MAX_TRACED_SOCKETS) this.#connected.clear();
       for (const socket of this.#unindexed) {
@@ -162,7 +162,7 @@ export class TcpStateMachine {
       }
       this.#unindexed.clear();
     }
-    return this.#connected.get(endpointKey);
+    return this.#connected.get(key);
   }
 
   /** Number of sockets followed. */
@@ -170,7 +170,7 @@ export class TcpStateMachine {
     return this.#sockets.size;
   }
 
-  /** Takes one sample; a change to `CLOSE` adds its {@link TracedClose} to `closes` by endpoint key. */
+  /** Takes one sample; a change to `CLOSE` adds its {@link TracedClose} to `closes` by join key (`join_key.ts`). */
   observe(sample: TraceSample, closes: Map<string, TracedClose>): void {
     const { raw, pid, at } = sample;
     const time = Math.round(sample.time);
@@ -253,27 +253,31 @@ export class TcpStateMachine {
     };
   }
 
-  /** The endpoint key of the record's 4-tuple (as {@link tupleKey}, without a tuple made). */
+  /** The join key of the record's 4-tuple (as {@link tupleKey}, without a tuple made). */
   #keyOf(raw: DataView, at: number): string {
     const l = this.#layout;
     const localPort = raw.getUint16(at + l.sport, true), remotePort = raw.getUint16(at + l.dport, true);
     if (raw.getUint16(at + l.family, true) !== AF_INET6) {
-      const local = ipv4Text(raw.getUint32(at + l.saddr, false));
-      return `tcp4 ${local} ${localPort} ${ipv4Text(raw.getUint32(at + l.daddr, false))} ${remotePort}`;
+      return joinKey4(
+        raw.getUint32(at + l.saddr, false),
+        localPort,
+        raw.getUint32(at + l.daddr, false),
+        remotePort,
+      );
     }
-    const local = ipv6Text(
-      raw.getUint32(at + l.saddr_v6, false),
-      raw.getUint32(at + l.saddr_v6 + 4, false),
-      raw.getUint32(at + l.saddr_v6 + 8, false),
-      raw.getUint32(at + l.saddr_v6 + 12, false),
+    const local = at + l.saddr_v6, remote = at + l.daddr_v6;
+    return joinKey6(
+      raw.getUint32(local, false),
+      raw.getUint32(local + 4, false),
+      raw.getUint32(local + 8, false),
+      raw.getUint32(local + 12, false),
+      localPort,
+      raw.getUint32(remote, false),
+      raw.getUint32(remote + 4, false),
+      raw.getUint32(remote + 8, false),
+      raw.getUint32(remote + 12, false),
+      remotePort,
     );
-    const remote = ipv6Text(
-      raw.getUint32(at + l.daddr_v6, false),
-      raw.getUint32(at + l.daddr_v6 + 4, false),
-      raw.getUint32(at + l.daddr_v6 + 8, false),
-      raw.getUint32(at + l.daddr_v6 + 12, false),
-    );
-    return `tcp6 ${local} ${localPort} ${remote} ${remotePort}`;
   }
 
   #forgetOldest(): void {
@@ -295,18 +299,20 @@ function skaddrKey(raw: DataView, at: number): number | bigint {
   return (high & 0x1f_ffff) * 0x1_0000_0000 + raw.getUint32(at, true);
 }
 
-/** The endpoint key of a tuple (`endpointKey` of its record). */
+/** The join key of a tuple (see `join_key.ts`). */
 function tupleKey(t: Tuple): string {
-  const local = t.v6 ? ipv6Text(t.local0, t.local1, t.local2, t.local3) : ipv4Text(t.local0);
-  const remote = t.v6 ? ipv6Text(t.remote0, t.remote1, t.remote2, t.remote3) : ipv4Text(t.remote0);
-  return endpointKey({
-    protocol: "tcp",
-    family: t.v6 ? 6 : 4,
-    localAddress: local,
-    localPort: t.localPort,
-    remoteAddress: remote,
-    remotePort: t.remotePort,
-    state: null,
-    pid: 0,
-  });
+  return t.v6
+    ? joinKey6(
+      t.local0,
+      t.local1,
+      t.local2,
+      t.local3,
+      t.localPort,
+      t.remote0,
+      t.remote1,
+      t.remote2,
+      t.remote3,
+      t.remotePort,
+    )
+    : joinKey4(t.local0, t.localPort, t.remote0, t.remotePort);
 }

@@ -6,7 +6,7 @@ import {
   type TraceSample,
 } from "./tracepoint_decode.ts";
 import { fixtureText } from "../fixtures_test_util.ts";
-import { capturedSamples } from "./samples_test_util.ts";
+import { capturedSamples, joinKeyOfText, textKeyed } from "./samples_test_util.ts";
 import type { TracedClose } from "./capture.ts";
 import { endpointKey, type SocketRecord } from "../../../model/types.ts";
 import { PERF_ATTR_OFFSETS, PERF_ATTR_SIZE, SAMPLE_TYPE } from "./perf_rings.ts";
@@ -57,9 +57,10 @@ Deno.test("captured state changes: the connecting child, the accepted side, the 
   const { layout } = parseTraceFormat(fixtureText("inet_sock_set_state_format.txt"));
   const named: number[] = [];
   const machine = new TcpStateMachine(layout, (pid) => named.push(pid));
-  const closes = new Map<string, TracedClose>();
+  const joined = new Map<string, TracedClose>();
   const samples = capturedSamples();
-  for (const sample of samples) machine.observe(sample, closes);
+  for (const sample of samples) machine.observe(sample, joined);
+  const closes = textKeyed(joined);
   assert.equal(machine.size, 0, "every socket followed reached CLOSE");
   const client = [...closes].find(([key]) => key.endsWith(` 127.0.0.1 ${PORT}`))!;
   const clientPort = client[0].split(" ")[2];
@@ -90,7 +91,7 @@ Deno.test("the samples the kernel filter lets through tell the same closes as ev
     const closes = new Map<string, TracedClose>();
     const machine = new TcpStateMachine(layout);
     for (const sample of samples) machine.observe(sample, closes);
-    return { closes: [...closes].sort(), left: machine.size };
+    return { closes: [...textKeyed(closes)].sort(), left: machine.size };
   };
   const all = capturedSamples();
   const filtered = all.filter(passes);
@@ -114,9 +115,10 @@ Deno.test("IPv6 connections are keyed as their records' endpoint keys", () => {
     }
     return { ...s, raw: view, at: 0 };
   });
-  const closes = new Map<string, TracedClose>();
+  const joined = new Map<string, TracedClose>();
   const machine = new TcpStateMachine(layout);
-  for (const sample of v6) machine.observe(sample, closes);
+  for (const sample of v6) machine.observe(sample, joined);
+  const closes = textKeyed(joined);
   const client = [...closes.keys()].find((key) => key.endsWith(` 2001:db8::7f00:1 ${PORT}`))!;
   const clientPort = Number(client.split(" ")[2]);
   const record = (localPort: number, remote: string, remotePort: number): SocketRecord => ({
@@ -138,11 +140,11 @@ Deno.test("IPv6 connections are keyed as their records' endpoint keys", () => {
     ].sort(),
   );
   assert.equal(closes.get(client)?.pid, CHILD);
-  assert.equal(machine.connectedBy(client), undefined, "closed: no longer a live connection");
+  assert.equal(machine.connectedBy(joinKeyOfText(client)), undefined, "closed: no longer a live connection");
   const connected = v6.findIndex((s) =>
     s.raw.getInt32(layout.oldstate, true) === 2 && s.raw.getInt32(layout.newstate, true) === 1
   );
   const live = new TcpStateMachine(layout);
   for (const sample of v6.slice(0, connected + 1)) live.observe(sample, new Map());
-  assert.equal(live.connectedBy(client), CHILD, "while live, by the same key");
+  assert.equal(live.connectedBy(joinKeyOfText(client)), CHILD, "while live, by the same key");
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { PerfTracepointSource, PRIVATE_MOUNT_PREFIX, TRACEFS } from "./tracepoint.ts";
 import type { TracedClose } from "./capture.ts";
+import { joinKeyOfText } from "./samples_test_util.ts";
 
 const root = Deno.uid() === 0;
 const tmp = Deno.env.get("TMPDIR") || "/tmp";
@@ -34,11 +35,12 @@ Deno.test({
       server.close();
       listener.close();
       const closes = new Map<string, TracedClose>();
-      for (let i = 0; i < 50 && !closes.has(`tcp4 127.0.0.1 ${clientPort} 127.0.0.1 ${port}`); i++) {
+      const key = joinKeyOfText(`tcp4 127.0.0.1 ${clientPort} 127.0.0.1 ${port}`);
+      for (let i = 0; i < 50 && !closes.has(key); i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
         source.drain(closes);
       }
-      const traced = closes.get(`tcp4 127.0.0.1 ${clientPort} 127.0.0.1 ${port}`);
+      const traced = closes.get(key);
       assert.equal(traced?.pid, Deno.pid);
       assert.equal(traced?.openState, "ESTABLISHED");
       assert.ok(traced!.openedAt! <= traced!.closedAt);
