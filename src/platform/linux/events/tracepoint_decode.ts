@@ -18,6 +18,7 @@
 
 import type { TcpState } from "../../../model/types.ts";
 import { joinKey4, joinKey6 } from "./join_key.ts";
+import { SocketTable, type TableEntry } from "./socket_table.ts";
 import { AF_INET6, IPPROTO_TCP } from "../netlink.ts";
 import { linuxTcpStateName } from "../tcp_states.ts";
 import type { TracedClose } from "./capture.ts";
@@ -99,7 +100,7 @@ export const TRACE_FLAGS_INTERRUPT = 0x08 | 0x10 | 0x40;
 /** Linux TCP state numbers the state machine looks at. */
 const ESTABLISHED = 1, SYN_SENT = 2, SYN_RECV = 3, FIN_WAIT1 = 4, CLOSE = 7, LAST_ACK = 9, LISTEN = 10;
 
-interface TracedSocket {
+interface TracedSocket extends TableEntry {
   pid: number;
   /** When it connected or was accepted; -1 until then. */
   openedAt: number;
@@ -135,8 +136,8 @@ export const MAX_TRACED_SOCKETS = 200_000;
 /** Follows sockets by kernel address through their state changes; see the module description. */
 export class TcpStateMachine {
   readonly #layout: TraceLayout;
-  /** By kernel socket address (a number when it fits, see {@link skaddrKey}). */
-  readonly #sockets = new Map<number | bigint, TracedSocket>();
+  /** By kernel socket address. */
+  readonly #sockets = new SocketTable<TracedSocket>();
   /** Connecting pid of each live connection by join key (from `SYN_SENT → ESTABLISHED` until CLOSE). */
   readonly #connected = new Map<string, number>();
   /** Connections made since the index was last brought up to date (most close before anyone asks). */
@@ -176,10 +177,10 @@ export class TcpStateMachine {
     const time = Math.round(sample.time);
     const l = this.#layout;
     if (sample.size < l.daddr_v6 + 16 || raw.getUint16(at + l.protocol, true) !== IPPROTO_TCP) return;
-    const skaddr = skaddrKey(raw, at + l.skaddr);
+    const low = raw.getUint32(at + l.skaddr, true), high = raw.getUint32(at + l.skaddr + 4, true);
     const oldState = raw.getInt32(at + l.oldstate, true);
     const newState = raw.getInt32(at + l.newstate, true);
-    let socket = this.#sockets.get(skaddr);
+    let socket = this.#sockets.get(low, high);
     if (!socket) {
       socket = {
         pid: 0,
@@ -189,9 +190,11 @@ export class TcpStateMachine {
         tuple: undefined,
         keyed: undefined,
         late: newState !== SYN_SENT && newState !== LISTEN && oldState !== SYN_RECV,
+        skHigh: 0,
+        skSeq: 0,
       };
-      if (this.#sockets.size >= MAX_TRACED_SOCKETS) this.#forgetOldest();
-      this.#sockets.set(skaddr, socket);
+      if (this.#sockets.size >= MAX_TRACED_SOCKETS) this.#sockets.forgetOldest(MAX_TRACED_SOCKETS / 10);
+      this.#sockets.add(low, high, socket);
     }
     const processContext = (raw.getUint8(at + l.common_flags) & TRACE_FLAGS_INTERRUPT) === 0;
     if (newState === SYN_SENT || newState === LISTEN) {
@@ -221,7 +224,7 @@ export class TcpStateMachine {
     // Its story ends at CLOSE, or already when its process closes it (FIN_WAIT1, LAST_ACK): the kernel
     // filter leaves out the CLOSE that follows those (see `TRACE_FILTER`).
     if (newState !== CLOSE && newState !== FIN_WAIT1 && newState !== LAST_ACK) return;
-    this.#sockets.delete(skaddr);
+    this.#sockets.delete(low, high);
     if (socket.tuple) this.#unindexed.delete(socket);
     if (socket.keyed !== undefined) this.#connected.delete(socket.keyed);
     const key = this.#keyOf(raw, at);
@@ -279,24 +282,6 @@ export class TcpStateMachine {
       remotePort,
     );
   }
-
-  #forgetOldest(): void {
-    let n = MAX_TRACED_SOCKETS / 10;
-    for (const key of this.#sockets.keys()) {
-      this.#sockets.delete(key);
-      if (--n <= 0) return;
-    }
-  }
-}
-
-/**
- * A kernel socket address as a map key: a number when its top 11 bits are set, as every kernel
- * address on x86_64 (4- and 5-level paging) has them, so that the rest fits a double exactly; else a bigint.
- */
-function skaddrKey(raw: DataView, at: number): number | bigint {
-  const high = raw.getUint32(at + 4, true);
-  if (high >>> 21 !== 0x7ff) return raw.getBigUint64(at, true);
-  return (high & 0x1f_ffff) * 0x1_0000_0000 + raw.getUint32(at, true);
 }
 
 /** The join key of a tuple (see `join_key.ts`). */
