@@ -231,9 +231,13 @@ export class TcpStateMachine {
     // A change after the story ended (the CLOSE of a kernel without the filter, a reset after
     // FIN_WAIT1, a second FIN_WAIT1 from close after shutdown) adds nothing to the close already told.
     if (socket.late && closes.has(key)) return;
-    const traced: TracedClose = { pid: socket.pid, closedAt: socket.closedAt < 0 ? time : socket.closedAt };
-    if (socket.openedAt >= 0) traced.openedAt = socket.openedAt;
-    if (socket.openState) traced.openState = socket.openState;
+    // Every field at once (those not known undefined): one object of one shape, no property added later.
+    const traced: TracedClose = {
+      pid: socket.pid,
+      openedAt: socket.openedAt >= 0 ? socket.openedAt : undefined,
+      closedAt: socket.closedAt < 0 ? time : socket.closedAt,
+      openState: socket.openState,
+    };
     closes.set(key, traced);
   }
 
