@@ -142,16 +142,16 @@ function decodeDestroyMessage(
   const socket = view.getUint32(payload + IDIAG_INODE_OFFSET, true) === 0
     ? decodeFreedSocket(view, payload, protocol)
     : decodeInetDiagMsg(view, payload, protocol);
+  const counted = protocol === "tcp" && info >= 0 && infoLength >= TCPI_MIN_SIZE_FOR_BYTES;
+  // Every field at once (those not known undefined): one object of one shape, no property added later.
   const destroyed: DestroyedSocket = {
     socket,
     cookie: readU64(view, payload + IDIAG_COOKIE_OFFSET),
     uid: view.getUint32(payload + IDIAG_UID_OFFSET, true),
+    bytesSent: counted ? readU64(view, info + TCPI_BYTES_ACKED_OFFSET) : undefined,
+    bytesReceived: counted ? readU64(view, info + TCPI_BYTES_RECEIVED_OFFSET) : undefined,
+    joinKey: protocol === "tcp" ? messageJoinKey(view, payload) : undefined,
   };
-  if (protocol === "tcp") destroyed.joinKey = messageJoinKey(view, payload);
-  if (protocol === "tcp" && info >= 0 && infoLength >= TCPI_MIN_SIZE_FOR_BYTES) {
-    destroyed.bytesSent = readU64(view, info + TCPI_BYTES_ACKED_OFFSET);
-    destroyed.bytesReceived = readU64(view, info + TCPI_BYTES_RECEIVED_OFFSET);
-  }
   return destroyed;
 }
 
