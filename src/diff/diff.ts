@@ -305,7 +305,8 @@ export class EndpointTracker {
       if (tracked.socket.pid !== 0 || !byEndpoint.has(endpoint)) byEndpoint.set(endpoint, key);
       ports.add(portPair(tracked.socket));
     });
-    for (const event of events) {
+    for (let i = 0; i < events.length; i++) { // indexed: no iterator per poll
+      const event = events[i];
       const candidate = ports.has(portPair(event.socket));
       if (!candidate && omitsTimeWait) { // no endpoint of it is tracked, and nothing to remember
         this.stats.eventOnly++;

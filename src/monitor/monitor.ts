@@ -18,7 +18,7 @@ import type { LogSet } from "../log/log_set.ts";
 import type { Alert, Change, Clock, Collector, Snapshot } from "../model/types.ts";
 import { type SetLosses, type SetRecords, setRecords } from "./log_set_port.ts";
 import { RepeatedFault } from "./summary.ts";
-import { type ClockJump, FirstSeenWall, monotonicClock, Timeline } from "./timeline.ts";
+import { type ClockJump, FirstSeenWall, monotonicClock, restampChanges, Timeline } from "./timeline.ts";
 
 /** Smallest allowed interval between two polls, in ms. */
 export const MIN_INTERVAL_MS = 50;
@@ -195,24 +195,14 @@ function diff(run: Run, snapshot: Snapshot, mono: number): Change[] {
   const now = timeline.continuous(mono);
   // kernel events carry wall times: onto the same timeline (the wall clock as it reads now), in place
   // (the snapshot's events are its own)
-  for (const e of snapshot.events ?? []) {
+  const events = snapshot.events ?? [];
+  for (let i = 0; i < events.length; i++) { // indexed: no iterator per poll
+    const e = events[i];
     e.time = timeline.toContinuous(e.time);
     if (e.openedAt !== undefined) e.openedAt = timeline.toContinuous(e.openedAt);
   }
   const changes = run.tracker.observe({ ...snapshot, time: now });
-  const jump = timeline.lastJump;
-  for (const change of changes) {
-    const first = change.firstSeen;
-    if (change.kind === "opened") run.firstSeen.opened(first, Math.round(timeline.toWall(first)));
-    if (change.durationMs !== undefined && jump !== undefined && first < jump) {
-      // an event's own open time was read in the clock before the jump: time it from first seen instead
-      change.durationMs = change.time - first;
-    }
-    change.time = change.time === now ? snapshot.time : Math.round(timeline.toWall(change.time));
-    change.firstSeen = run.firstSeen.wallOf(first) ?? Math.round(timeline.toWall(first));
-    if (change.kind === "closed") run.firstSeen.closed(first);
-    if (change.durationMs !== undefined) change.durationMs = Math.round(change.durationMs);
-  }
+  restampChanges(changes, timeline, run.firstSeen, now, snapshot.time);
   return changes;
 }
 

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Clock } from "../model/types.ts";
+import type { Change, Clock } from "../model/types.ts";
 
 /** A wall-clock move larger than this (either way) between two polls is a clock jump. */
 export const CLOCK_JUMP_MS = 60_000;
@@ -110,4 +110,42 @@ export class Timeline {
     this.#lastJump = this.continuous(mono);
     return { expected, actual: wall };
   }
+}
+
+/**
+ * Restamps the changes of one poll, diffed on the continuous timeline, in wall time: `firstSeen` as
+ * the opening poll logged it (see {@link FirstSeenWall}), `time` as the clock reads now (`now` is the
+ * poll's continuous time, `wallNow` its wall time), durations rounded to the ms.
+ */
+export function restampChanges(
+  changes: Change[],
+  timeline: Timeline,
+  firstSeen: FirstSeenWall,
+  now: number,
+  wallNow: number,
+): void {
+  const jump = timeline.lastJump;
+  let pairedClose = false;
+  for (let i = 0; i < changes.length; i++) { // indexed: no iterator per poll
+    const change = changes[i];
+    const first = change.firstSeen;
+    // An endpoint only an event saw comes as its `opened` and `closed` together, both restamped with
+    // this poll's offset: a first-seen record of its open would be dropped at once.
+    const paired = pairedClose;
+    pairedClose = change.kind === "opened" && change.source === "event" && isItsClose(changes[i + 1], first);
+    if (change.kind === "opened" && !pairedClose) firstSeen.opened(first, Math.round(timeline.toWall(first)));
+    if (change.durationMs !== undefined && jump !== undefined && first < jump) {
+      // an event's own open time was read in the clock before the jump: time it from first seen instead
+      change.durationMs = change.time - first;
+    }
+    change.time = change.time === now ? wallNow : Math.round(timeline.toWall(change.time));
+    change.firstSeen = firstSeen.wallOf(first) ?? Math.round(timeline.toWall(first));
+    if (change.kind === "closed" && !paired) firstSeen.closed(first);
+    if (change.durationMs !== undefined) change.durationMs = Math.round(change.durationMs);
+  }
+}
+
+/** Whether `next` is the event's `closed` of an endpoint whose event `opened` was first seen at `first`. */
+function isItsClose(next: Change | undefined, first: number): boolean {
+  return next !== undefined && next.kind === "closed" && next.source === "event" && next.firstSeen === first;
 }

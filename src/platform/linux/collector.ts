@@ -25,7 +25,13 @@ import { ProcessInfoReader } from "./process.ts";
 import { readLinuxHostInfo } from "./host.ts";
 import { countWarning, WARNING_NETLINK_FALLBACK, type WarningCounts } from "./warnings.ts";
 import { EventCapture, type EventCaptureOptions } from "./events/capture.ts";
-import { acceptedOwnerHint, attributeToListeners, type ListenerOwners, listenerOwners } from "./listeners.ts";
+import {
+  acceptedOwnerHint,
+  attributeToListener,
+  attributeToListeners,
+  type ListenerOwners,
+  listenerOwners,
+} from "./listeners.ts";
 
 /** Where the socket tables come from: netlink, /proc/net, or netlink with /proc/net as fallback. */
 export type LinuxSocketSource = "auto" | "netlink" | "proc";
@@ -155,14 +161,15 @@ export function createLinuxCollector(
         const addProcess = (pid: number) => {
           if (pid !== 0 && !processMap.has(pid)) processMap.set(pid, processes.read(pid, warnings));
         };
-        for (const socket of sockets) addProcess(socket.pid);
+        for (let i = 0; i < sockets.length; i++) addProcess(sockets[i].pid);
         const snapshot: Snapshot = { time, sockets, processes: processMap, warnings };
         if (netlink?.tcpStates === INET_DIAG_STATES_BUT_TIME_WAIT && activeSource === "netlink") {
           snapshot.omitsTimeWait = true;
         }
         if (capture && events) {
-          attributeToListeners(events.map((e) => e.socket), listeners, true);
-          for (const { socket, process } of events) {
+          for (let i = 0; i < events.length; i++) { // indexed: no iterator, no array per poll
+            const { socket, process } = events[i];
+            attributeToListener(socket, listeners, true);
             if (process && !processMap.has(socket.pid)) processMap.set(socket.pid, process);
             else addProcess(socket.pid);
           }

@@ -65,10 +65,13 @@ export function acceptedOwnerHint(socket: SocketRecord, owners: ListenerOwners):
  */
 export function attributeToListeners(sockets: SocketRecord[], owners: ListenerOwners, closed = false): void {
   if (owners.size === 0) return;
-  for (const socket of sockets) {
-    if (socket.pid !== 0 || socket.protocol !== "tcp" || socket.remotePort === 0) continue;
-    if (!closed && ((socket.inode ?? 0) !== 0 || !QUEUED_STATES.has(socket.state))) continue;
-    const pid = acceptedBy(socket, owners);
-    if (pid !== undefined) socket.pid = Math.abs(pid); // a shared listener: its oldest holder
-  }
+  for (let i = 0; i < sockets.length; i++) attributeToListener(sockets[i], owners, closed);
+}
+
+/** {@link attributeToListeners} for one socket. */
+export function attributeToListener(socket: SocketRecord, owners: ListenerOwners, closed = false): void {
+  if (socket.pid !== 0 || socket.protocol !== "tcp" || socket.remotePort === 0 || owners.size === 0) return;
+  if (!closed && ((socket.inode ?? 0) !== 0 || !QUEUED_STATES.has(socket.state))) return;
+  const pid = acceptedBy(socket, owners);
+  if (pid !== undefined) socket.pid = Math.abs(pid); // a shared listener: its oldest holder
 }

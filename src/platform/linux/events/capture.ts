@@ -217,7 +217,7 @@ export class EventCapture {
     // After the destroy notifications: the kernel records a socket's change to CLOSE before it
     // frees the socket, so every notification read has its tracepoint sample in the rings by now.
     this.#trace?.drain(this.#traced);
-    for (const destroyed of scratch) this.#push(this.#joined(destroyed, now));
+    for (let i = 0; i < scratch.length; i++) this.#push(this.#joined(scratch[i], now));
     if (this.#traced.size) this.#pruneTraced(now);
     return scratch.length;
   }
