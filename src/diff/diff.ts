@@ -20,7 +20,9 @@
  * While an event source reports every close, an endpoint a poll no longer lists is closed
  * {@link CLOSE_EVENT_WAIT_MS} later, at the time of the poll that missed it, unless its close event
  * comes first (the kernel sends it after the socket left its tables): one `closed`, never a poll's
- * and then an event's.
+ * and then an event's. A close event later still, opened (or closed, when its open was not traced)
+ * before that `closed`, is the same close (counted merged); one opened after it is a new connection
+ * on the same numbers.
  *
  * An orphan — a TCP row without a file in a closing state (FIN_WAIT1/2, CLOSING, LAST_ACK, TIME_WAIT):
  * its owner has closed it — is never a new endpoint. While an event source reports every close
@@ -38,6 +40,7 @@ import {
   endpointKey,
   type ProcessInfo,
   type Snapshot,
+  type SocketEvent,
   socketKey,
   type SocketRecord,
 } from "../model/types.ts";
@@ -64,6 +67,9 @@ export const CLOSE_EVENT_WAIT_MS = 10_000;
 function portPair(socket: SocketRecord): number {
   return (socket.localPort << 14) ^ socket.remotePort;
 }
+
+/** Most endpoints remembered as closed by a poll after their wait (see `EndpointTracker`). */
+export const MAX_CLOSED_AFTER_WAIT = 100_000;
 
 /** Counters of an {@link EndpointTracker}, since it was created. */
 export interface TrackerStats {
@@ -106,6 +112,11 @@ export class EndpointTracker {
   #closesReported = false;
   /** Endpoint key → time of its close event, oldest first (pruned after {@link CLOSED_ENDPOINT_MEMORY_MS}). */
   #closedByEvent = new Map<string, number>();
+  /**
+   * Endpoint key → time of the `closed` a poll logged once the endpoint's wait for its close event was
+   * over, oldest first (pruned like {@link #closedByEvent}): a notification later still is that close.
+   */
+  #closedAfterWait = new Map<string, number>();
   /** Counters (see {@link TrackerStats}). */
   readonly stats: TrackerStats = { merged: 0, eventOnly: 0, seenAfterClose: 0 };
 
@@ -212,7 +223,11 @@ export class EndpointTracker {
         return; // its close event, if one is on its way, says when
       }
       endpoints.delete(key);
-      if (!tracked.remnant) changes.push(closedChange(tracked, tracked.missingSince ?? time));
+      if (tracked.remnant) return;
+      changes.push(closedChange(tracked, tracked.missingSince ?? time));
+      if (holdBack && this.#closedAfterWait.size < MAX_CLOSED_AFTER_WAIT) {
+        this.#closedAfterWait.set(tracked.endpoint ??= endpointKey(tracked.socket), tracked.missingSince!);
+      }
     });
   }
 
@@ -308,7 +323,7 @@ export class EndpointTracker {
     for (let i = 0; i < events.length; i++) { // indexed: no iterator per poll
       const event = events[i];
       const candidate = ports.has(portPair(event.socket));
-      if (!candidate && omitsTimeWait) { // no endpoint of it is tracked, and nothing to remember
+      if (!candidate && omitsTimeWait && this.#closedAfterWait.size === 0) { // none tracked, nothing to remember
         this.stats.eventOnly++;
         const pid = event.socket.pid;
         eventOnlyChanges(event, pid === 0 ? undefined : processes.get(pid), changes);
@@ -334,6 +349,8 @@ export class EndpointTracker {
         }
         addBytes(closed, event);
         changes.push(closed);
+      } else if (this.#isLateClose(endpoint, event)) {
+        this.stats.merged++; // its endpoint's `closed` is logged already
       } else {
         this.stats.eventOnly++;
         const pid = event.socket.pid;
@@ -345,8 +362,24 @@ export class EndpointTracker {
     }
   }
 
+  /**
+   * Whether `event` is the late notification of an endpoint a poll closed after its wait: the same
+   * endpoint, opened (or, when its open was not traced, closed) before that close — a new connection
+   * on the same four numbers opens after it.
+   */
+  #isLateClose(endpoint: string, event: SocketEvent): boolean {
+    const closedAt = this.#closedAfterWait.size ? this.#closedAfterWait.get(endpoint) : undefined;
+    if (closedAt === undefined || (event.openedAt ?? event.time) > closedAt) return false;
+    this.#closedAfterWait.delete(endpoint);
+    return true;
+  }
+
   /** Forgets close events older than {@link CLOSED_ENDPOINT_MEMORY_MS}. */
   #pruneClosed(time: number): void {
+    for (const [endpoint, closedAt] of this.#closedAfterWait) {
+      if (time - closedAt < CLOSED_ENDPOINT_MEMORY_MS) break;
+      this.#closedAfterWait.delete(endpoint);
+    }
     for (const [endpoint, closedAt] of this.#closedByEvent) {
       if (time - closedAt < CLOSED_ENDPOINT_MEMORY_MS) return;
       this.#closedByEvent.delete(endpoint);

@@ -339,3 +339,29 @@ Deno.test("with closes reported by events, a socket gone before its event was re
   assert.deepEqual(t.observe(reported(6000, [listener])), []);
   assert.deepEqual(t.observe(reported(7000, [listener, { ...conn, remotePort: 6, inode: 10 }])), []);
 });
+
+Deno.test("a notification later than the wait is the close a poll logged, not a second endpoint; a new connection on the same numbers is", () => {
+  const t = new EndpointTracker();
+  t.observe(reported(0, [listener]));
+  assert.equal(t.observe(reported(1000, [listener, { ...conn, inode: 7 }])).length, 1);
+  assert.deepEqual(t.observe(reported(2000, [listener])), [], "missed: its close event may be on its way");
+  const closed = t.observe(reported(2000 + CLOSE_EVENT_WAIT_MS, [listener]));
+  assert.deepEqual(closed.map((x) => [x.kind, x.time, x.source]), [["closed", 2000, "poll"]]);
+  const again = { time: 12_500, openedAt: 12_400, socket: { ...conn, pid: 100, state: "CLOSED" as const } };
+  const next = t.observe(reported(3000 + CLOSE_EVENT_WAIT_MS, [listener], [again]));
+  assert.deepEqual(
+    next.map((x) => [x.kind, x.source]),
+    [["opened", "event"], ["closed", "event"]],
+    "a new one",
+  );
+  const late = { time: 1900, openedAt: 900, socket: { ...conn, pid: 100, state: "CLOSED" as const } };
+  const merged = t.stats.merged;
+  assert.deepEqual(t.observe(reported(4000 + CLOSE_EVENT_WAIT_MS, [listener], [late])), [], "the late one");
+  assert.equal(t.stats.merged, merged + 1);
+  // an endpoint held since before the start (no traced open): its close time says it
+  assert.equal(t.observe(reported(20_000, [listener, { ...conn, remotePort: 4, inode: 9 }])).length, 1);
+  t.observe(reported(21_000, [listener]));
+  assert.equal(t.observe(reported(21_000 + CLOSE_EVENT_WAIT_MS, [listener])).length, 1);
+  const untraced = { time: 20_500, socket: { ...conn, remotePort: 4, pid: 0, state: "CLOSED" as const } };
+  assert.deepEqual(t.observe(reported(22_000 + CLOSE_EVENT_WAIT_MS, [listener], [untraced])), []);
+});
