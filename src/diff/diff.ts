@@ -88,10 +88,20 @@ export function processIdentity(info: ProcessInfo | undefined): string {
   return `i${info.path ?? info.name}`;
 }
 
-/** Whether two records of the same pid describe the same process (allocation-free {@link processIdentity} equality). */
+/**
+ * Whether two records of the same pid describe the same process (allocation-free {@link processIdentity}
+ * equality). A read without the start time the other has (the process was exiting: its /proc entry
+ * went while it was read) says nothing of another process: the same.
+ */
 export function sameProcess(a: ProcessInfo, b: ProcessInfo): boolean {
-  if (a.startTime !== undefined || b.startTime !== undefined) return a.startTime === b.startTime;
+  if (a.startTime !== undefined && b.startTime !== undefined) return a.startTime === b.startTime;
+  if (a.startTime !== undefined || b.startTime !== undefined) return true;
   return (a.path ?? a.name) === (b.path ?? b.name);
+}
+
+/** The record kept for an endpoint: the new read, unless it lost the start time the kept one has. */
+function laterRead(kept: ProcessInfo | undefined, read: ProcessInfo | undefined): ProcessInfo | undefined {
+  return read !== undefined && read.startTime === undefined && kept?.startTime !== undefined ? kept : read;
 }
 
 /**
@@ -152,7 +162,9 @@ export class EndpointTracker {
         continue;
       }
       if (known && known.socket === socket && known.seen === generation - 1 && !known.remnant) {
-        const process = socket.pid === 0 ? undefined : snapshot.processes.get(socket.pid) ?? known.process;
+        const process = socket.pid === 0
+          ? undefined
+          : laterRead(known.process, snapshot.processes.get(socket.pid)) ?? known.process;
         if (!known.process || !process || sameProcess(known.process, process)) {
           known.process = process;
           known.seen = generation;
@@ -172,7 +184,9 @@ export class EndpointTracker {
         ownerByEndpoint ??= { map: undefined };
         if (this.#ownerlessRow(socket, key, generation, changes, ownerByEndpoint)) continue;
       }
-      const process = socket.pid === 0 ? undefined : snapshot.processes.get(socket.pid) ?? tracked?.process;
+      const process = socket.pid === 0
+        ? undefined
+        : laterRead(tracked?.process, snapshot.processes.get(socket.pid)) ?? tracked?.process;
       if (tracked?.process && process && !sameProcess(tracked.process, process)) {
         // the pid was reused by another process: the old endpoint closed, a new one opened
         changes.push(closedChange(tracked, time));

@@ -173,6 +173,21 @@ Deno.test("a pid reused by another process is a close plus an open", () => {
   assert.equal(c[0].durationMs, 10);
 });
 
+Deno.test("a process caught exiting (read without its start time) is not another process", () => {
+  const t = new EndpointTracker();
+  t.observe(snap(0, [listener, conn], [web]));
+  const exiting: ProcessInfo = { pid: 100, name: "unknown", partial: "exited while read" };
+  for (const sockets of [[listener, conn], [{ ...listener }, { ...conn }]]) { // fast path, then new records
+    assert.deepEqual(t.observe(snap(1, sockets, [exiting])), [], "no close and open again");
+  }
+  const c = t.observe(snap(2, [listener], []));
+  assert.deepEqual(c.map((x) => [x.kind, x.process?.name, x.process?.startTime]), [[
+    "closed",
+    "web",
+    web.startTime,
+  ]]);
+});
+
 Deno.test("the same endpoint under another pid is another endpoint", () => {
   const t = new EndpointTracker();
   t.observe(snap(0, [listener]));
