@@ -354,7 +354,9 @@ for (const how of ["closes the plugin host", "is killed"] as const) {
           // it saw the end of stdin and returned from runPluginHost: 0, where the kill after the close
           // bound (5 s) would have given 1; Deno.exit ended the spinning Worker
           assert.equal(watched.exitCode(h), 0, `the plugin host exited by itself (${out.text()})`);
-          const { closeMs } = JSON.parse(linesOf(out.text())[1]);
+          // the monitor has ended; its last line may still be on its way through the pipe
+          const line = await waitFor("the monitor's close line", () => linesOf(out.text())[1], 5_000);
+          const { closeMs } = JSON.parse(line);
           assert.ok(closeMs < 4000, `PluginHost.close() took ${closeMs} ms`);
         }
         assert.deepEqual(childrenOf(monitor.pid), []);
