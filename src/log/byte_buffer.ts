@@ -1,8 +1,9 @@
 /**
- * The writer's per-file buffer of bytes waiting to be appended, filled line by line with UTF-8
- * (`encodeInto`, no intermediate arrays). Lines are encoded as they come, so that no string outlives
- * its line: holding a batch's lines as strings until the write costs more in garbage collection than
- * one encoding call per line.
+ * The writer's per-file buffer of bytes waiting to be appended, filled line by line: text as UTF-8
+ * (`encodeInto`, no intermediate arrays), and ASCII, ready bytes, numbers and JSON strings written
+ * straight in, so that the hot lines (PR-EVENTS, PR-PORTS) are made without any string for the line.
+ * Lines are written as they come: holding a batch's lines as strings until the write costs more in
+ * garbage collection than the bytes.
  *
  * @module
  */
@@ -36,14 +37,6 @@ export class ByteBuffer {
     const need = this.length + text.length * 3;
     if (need > this.#bytes.length) this.#grow(need);
     this.length += encoder.encodeInto(text, this.#bytes.subarray(this.length)).written;
-  }
-
-  /** Appends `text` and then the line end `eol` (`"\n"` or `"\r\n"`, written without another encoding call). */
-  addLine(text: string, eol: "\n" | "\r\n"): void {
-    this.add(text);
-    if (this.length + 2 > this.#bytes.length) this.#grow(this.length + 2);
-    if (eol === "\r\n") this.#bytes[this.length++] = 13;
-    this.#bytes[this.length++] = 10;
   }
 
   /** Appends `text`, known to be ASCII (e.g. digits, keys, ISO times), without an encoding call. */

@@ -26,12 +26,14 @@ Deno.test("ByteBuffer: the UTF-8 of every text added, ASCII or not, across growt
   }
 });
 
-Deno.test("ByteBuffer.addLine: the text's UTF-8 and then LF or CR LF", () => {
+Deno.test("ByteBuffer: UTF-8 text, ASCII text, bytes and digits, across growth", () => {
   const buffer = new ByteBuffer();
-  buffer.addLine("a,ü", "\n");
-  buffer.addLine("", "\r\n");
-  buffer.addLine("x".repeat(70_000), "\r\n");
-  assert.deepEqual(buffer.view(), encoder.encode(`a,ü\n\r\n${"x".repeat(70_000)}\r\n`));
+  buffer.add("a,ü");
+  buffer.addAscii("\r\n");
+  buffer.addBytes(encoder.encode("x".repeat(70_000)));
+  buffer.addDecimal(4294967295);
+  buffer.addBytes(encoder.encode("ab"));
+  assert.deepEqual(buffer.view(), encoder.encode(`a,ü\r\n${"x".repeat(70_000)}4294967295ab`));
 });
 
 Deno.test("ByteBuffer: numbers as JSON.stringify writes them, strings as jsonLine does", () => {
