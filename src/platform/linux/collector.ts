@@ -20,6 +20,7 @@ import { INET_DIAG_ALL_STATES, INET_DIAG_STATES_BUT_TIME_WAIT } from "./netlink.
 import { SockDiagClient } from "./sock_diag_client.ts";
 import { readProcNetTables } from "./procnet.ts";
 import { RecordCache } from "./record_cache.ts";
+import { TcpDumpReuse, type TcpDumpStats } from "./tcp_dump_reuse.ts";
 import { SocketOwnerMap, type SocketOwnerMapOptions } from "./owners.ts";
 import { ProcessInfoReader } from "./process.ts";
 import { readLinuxHostInfo } from "./host.ts";
@@ -61,6 +62,8 @@ export interface SocketTableDumper {
    * failure.
    */
   dumpAll(rows: SocketRecord[], cache?: RecordCache): SocketRecord[];
+  /** Appends every UDP socket to `rows`, as {@link dumpAll} does (the poll then reuses its TCP rows). */
+  dumpUdp?(rows: SocketRecord[], cache?: RecordCache): SocketRecord[];
   /** The TCP states dumped (bit n = Linux state n); see {@link SockDiagClient.tcpStates}. */
   tcpStates?: number;
   /** Releases the client. */
@@ -85,6 +88,8 @@ export interface LinuxCollector extends Collector {
   readonly processes: ProcessInfoReader;
   /** The event capture, when on. */
   readonly events: EventCapture | undefined;
+  /** TCP dumps made and reused (`tcp_dump_reuse.ts`). */
+  readonly tcpDumps: TcpDumpStats;
   /** Settles once the event capture has stopped after {@link Collector.close}. */
   closed(): Promise<void>;
 }
@@ -106,6 +111,9 @@ export function createLinuxCollector(
   let netlink: SocketTableDumper | undefined;
   let hostInfo: HostInfo | undefined;
   const recordCache = new RecordCache();
+  const tcpReuse = new TcpDumpReuse();
+  /** The TCP change count read before this poll's dump, and whether the poll dumped TCP. */
+  const tcpPoll = { count: undefined as number | undefined, dumped: true };
   const capture = options.events
     ? new EventCapture({
       describe: (pid) => processes.read(pid, {}),
@@ -126,7 +134,7 @@ export function createLinuxCollector(
         // While destroy notifications report every close, a TIME_WAIT remnant tells nothing new.
         netlink.tcpStates = capture?.sources.destroy ? INET_DIAG_STATES_BUT_TIME_WAIT : INET_DIAG_ALL_STATES;
         recordCache.beginPoll();
-        return netlink.dumpAll([], recordCache);
+        return dumpSockets(netlink);
       } catch (error) {
         if (requested === "netlink") throw error;
         netlink?.close();
@@ -135,7 +143,17 @@ export function createLinuxCollector(
         countWarning(warnings, WARNING_NETLINK_FALLBACK);
       }
     }
+    tcpPoll.count = undefined;
+    tcpPoll.dumped = true;
     return readProcNetTables(procRoot, []);
+  }
+
+  /** The netlink dumps of one poll: TCP reused when no TCP socket changed (`tcp_dump_reuse.ts`), else dumped. */
+  function dumpSockets(dumper: SocketTableDumper): SocketRecord[] {
+    const count = tcpPoll.count = capture?.tcpStateChanges(); // before the dump
+    const kept = dumper.dumpUdp ? tcpReuse.reusable(count) : undefined;
+    tcpPoll.dumped = !kept || !kept.every((row) => recordCache.keep(row));
+    return tcpPoll.dumped ? dumper.dumpAll([], recordCache) : dumper.dumpUdp!([...kept!], recordCache);
   }
 
   return {
@@ -145,6 +163,7 @@ export function createLinuxCollector(
     owners,
     processes,
     events: capture,
+    tcpDumps: tcpReuse.stats,
     closed: () => stopped,
 
     collect(): Promise<Snapshot> {
@@ -155,6 +174,7 @@ export function createLinuxCollector(
         const sockets = readSockets(warnings);
         owners.assignOwners(sockets, warnings, capture ? ownerHint : undefined);
         if (activeSource === "netlink") recordCache.settleOwners(sockets);
+        tcpReuse.settled(tcpPoll.count, sockets, tcpPoll.dumped);
         const listeners = lastListeners = listenerOwners(sockets);
         attributeToListeners(sockets, listeners);
         const processMap = new Map<number, ProcessInfo>();

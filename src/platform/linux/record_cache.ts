@@ -74,6 +74,18 @@ export class RecordCache {
     return this.#records[slot];
   }
 
+  /**
+   * Marks `record` seen in this poll, as {@link lookup} does, when it is the cached record of its inode
+   * (a record kept from an earlier poll's dump and handed out again); returns whether it is.
+   */
+  keep(record: SocketRecord): boolean {
+    const slot = this.#slotByInode.get(record.inode ?? 0);
+    if (slot === undefined || this.#records[slot] !== record) return false;
+    this.#seen[slot] = this.#generation;
+    this.stats.reused++;
+    return true;
+  }
+
   /** Remembers a freshly decoded record under `inode` with the message's raw words. */
   store(inode: number, record: SocketRecord, words: Uint32Array, base: number): void {
     this.stats.decoded++;

@@ -172,17 +172,23 @@ export class SockDiagClient {
 
   /**
    * Dumps every TCP and UDP socket of both families, appending every record to `rows` (see
-   * {@link dumpTable}): TCP through {@link dumpTcpBothFamilies} while the kernel answers it, else
-   * through the tcp4 and tcp6 dumps; then udp4 and udp6.
+   * {@link dumpTable}): {@link dumpTcp}, then {@link dumpUdp}.
    */
   dumpAll(rows: SocketRecord[] = [], cache?: RecordCache): SocketRecord[] {
-    let tcpDone = false;
+    return this.dumpUdp(this.dumpTcp(rows, cache), cache);
+  }
+
+  /**
+   * Dumps every TCP socket of both families into `rows` (see {@link dumpTable}): through
+   * {@link dumpTcpBothFamilies} while the kernel answers it, else through the tcp4 and tcp6 dumps.
+   */
+  dumpTcp(rows: SocketRecord[] = [], cache?: RecordCache): SocketRecord[] {
     if (this.#tcpCompat !== false) {
       const before = rows.length;
       try {
         this.dumpTcpBothFamilies(rows, cache);
         this.#tcpCompat = true;
-        tcpDone = true;
+        return rows;
       } catch (error) {
         // Only a first attempt that fails (an NLMSG_ERROR refusal, or a failed send or receive) means
         // this kernel does not answer the request; once it worked, a failure is the poll's failure.
@@ -192,8 +198,15 @@ export class SockDiagClient {
       }
     }
     for (const table of SOCK_DIAG_TABLES) {
-      if (tcpDone && table.protocol === "tcp") continue;
-      this.dumpTable(table.protocol, table.family, rows, cache);
+      if (table.protocol === "tcp") this.dumpTable(table.protocol, table.family, rows, cache);
+    }
+    return rows;
+  }
+
+  /** Dumps every UDP socket of both families (udp4, then udp6) into `rows` (see {@link dumpTable}). */
+  dumpUdp(rows: SocketRecord[] = [], cache?: RecordCache): SocketRecord[] {
+    for (const table of SOCK_DIAG_TABLES) {
+      if (table.protocol === "udp") this.dumpTable(table.protocol, table.family, rows, cache);
     }
     return rows;
   }

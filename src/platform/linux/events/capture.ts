@@ -75,6 +75,8 @@ export interface TraceSource {
   readonly lost: number;
   /** The process that connected the live connection with this join key (`join_key.ts`), when seen. */
   connectedBy(key: string): number | undefined;
+  /** Every TCP state change so far, in every network namespace; undefined when not counted. */
+  stateChanges?(): number | undefined;
   /** Releases the source. */
   close(): void;
 }
@@ -186,6 +188,14 @@ export class EventCapture {
   #closedBy(key: string): number | undefined {
     const pid = this.#traced.get(key)?.pid;
     return pid === 0 ? undefined : pid;
+  }
+
+  /**
+   * Every TCP state change so far, in every network namespace, as the kernel counts them (see
+   * `state_change_counter.ts`); undefined without the tracepoint, or when the count cannot be read.
+   */
+  tcpStateChanges(): number | undefined {
+    return this.#trace?.stateChanges?.();
   }
 
   /** Which sources run. */

@@ -14,6 +14,7 @@ import type { TracedClose, TraceSource } from "./capture.ts";
 import { readErrno } from "./destroy_listener.ts";
 import { parseTraceFormat, TcpStateMachine, type TraceSample } from "./tracepoint_decode.ts";
 import { PAGE_SIZE, PerfRings } from "./perf_rings.ts";
+import { StateChangeCounter } from "./state_change_counter.ts";
 
 /** Data pages per CPU ring (a power of two): 1 MiB, about 10 000 state changes. */
 export const RING_DATA_PAGES = 256;
@@ -95,6 +96,8 @@ export class PerfTracepointSource implements TraceSource {
   readonly #library: LibcLibrary;
   readonly #rings: PerfRings;
   readonly #machine: TcpStateMachine;
+  /** Every state change, unfiltered; undefined when it could not be opened. */
+  readonly #counter: StateChangeCounter | undefined;
 
   /**
    * Opens one perf event and ring per CPU.
@@ -115,6 +118,11 @@ export class PerfTracepointSource implements TraceSource {
         filter: TRACE_FILTER,
         cpus,
       });
+      try {
+        this.#counter = new StateChangeCounter(this.#library, id, cpus);
+      } catch {
+        this.#counter = undefined; // the dumps are then never reused
+      }
     } catch (error) {
       this.#library.close();
       throw error;
@@ -129,6 +137,11 @@ export class PerfTracepointSource implements TraceSource {
   /** Samples the kernel reported lost (a ring was full). */
   get lost(): number {
     return this.#rings.lost;
+  }
+
+  /** Every TCP state change in every network namespace so far (`state_change_counter.ts`); undefined when not counted. */
+  stateChanges(): number | undefined {
+    return this.#counter?.read();
   }
 
   /** The process that connected a live connection (see {@link TcpStateMachine.connectedBy}). */
@@ -151,6 +164,7 @@ export class PerfTracepointSource implements TraceSource {
 
   /** Unmaps and closes every ring. */
   close(): void {
+    this.#counter?.close();
     this.#rings.close();
     this.#library.close();
   }
