@@ -220,6 +220,15 @@ async function peerCpu(command: string, args: string[], load: () => Promise<unkn
   }
 }
 
+/** How long the monitor is measured after the load, at rest among the TIME_WAIT remnants it left, s. */
+const AFTER_LOAD_SECONDS = 20;
+
+/** TIME_WAIT sockets of this network namespace (`/proc/net/sockstat`, `tw`). */
+function timeWaitCount(): number {
+  const line = Deno.readTextFileSync("/proc/net/sockstat").split("\n").find((l) => l.startsWith("TCP:"));
+  return Number(line?.match(/ tw (\d+)/)?.[1] ?? NaN);
+}
+
 /** 1 000 connections/s for `seconds` under one follower (`monitor`, `poller`, `ss`, `tcplife`). */
 async function loadSection(who: string, seconds: number): Promise<string[]> {
   const server = sink();
@@ -231,6 +240,10 @@ async function loadSection(who: string, seconds: number): Promise<string[]> {
       let result: Awaited<ReturnType<typeof load>> | undefined;
       const cpu = await cpuDuring(monitor.pid, async () => result = await load());
       await sleep(2500);
+      const remnants = timeWaitCount();
+      const after = who === "monitor"
+        ? await cpuDuring(monitor.pid, () => sleep(AFTER_LOAD_SECONDS * 1000))
+        : 0;
       const events = monitor.events();
       const named = new Set(
         events.filter((e) => e.event === "closed" && e.pid === result!.pid).map(connectionKey),
@@ -250,6 +263,9 @@ async function loadSection(who: string, seconds: number): Promise<string[]> {
         `load: ${made} connections at 1000/s for ${seconds} s${failed}, monitor at --interval 1000: ` +
         `${(captured / made * 100).toFixed(2)} % captured with pid (target ≥ 99.9 %), ` +
         `CPU ${cpu.toFixed(1)} % of one core (target ≤ 10 %); events ${counts}${missed}`,
+        `  after the load, ${remnants} TIME_WAIT remnants left: CPU ${
+          after.toFixed(2)
+        } % over ${AFTER_LOAD_SECONDS} s`,
       ];
     }
     if (who === "ss") {
