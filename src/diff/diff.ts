@@ -49,8 +49,11 @@ import {
   closedChange,
   eventOnlyChanges,
   isOrphan,
+  ownerlessPortPairs,
   ownersOf,
+  portPair,
   type TrackedEndpoint,
+  trackedEndpoint,
 } from "./endpoint_changes.ts";
 
 /** How long a close event keeps an endpoint's later ownerless rows silent (TIME_WAIT lasts 60 s). */
@@ -62,11 +65,6 @@ export const CLOSED_ENDPOINT_MEMORY_MS = 120_000;
  * (after an RCU grace period, from a work queue), late by seconds when tens of thousands close at once (10 s for 65 000 on a 2-core machine).
  */
 export const CLOSE_EVENT_WAIT_MS = 10_000;
-
-/** A number from an endpoint's two ports (equal for the same endpoint; rarely for others). */
-function portPair(socket: SocketRecord): number {
-  return (socket.localPort << 14) ^ socket.remotePort;
-}
 
 /** Most endpoints remembered as closed by a poll after their wait (see `EndpointTracker`). */
 export const MAX_CLOSED_AFTER_WAIT = 100_000;
@@ -118,6 +116,8 @@ export class EndpointTracker {
   #generation = 0;
   /** Time of the snapshot being observed. */
   #time = 0;
+  /** Rows of the snapshot being observed (empty between observations). */
+  #rows: readonly SocketRecord[] = [];
   /** Whether an event source reports every close in the snapshot being observed (`Snapshot.omitsTimeWait`). */
   #closesReported = false;
   /** Endpoint key → time of its close event, oldest first (pruned after {@link CLOSED_ENDPOINT_MEMORY_MS}). */
@@ -155,6 +155,7 @@ export class EndpointTracker {
     this.#pruneClosed(time);
     let ownerByEndpoint: { map?: Map<string, string> } | undefined;
 
+    this.#rows = snapshot.sockets;
     for (const socket of snapshot.sockets) {
       const known = this.#byRecord.get(socket);
       if (known && known.socket === socket && known.seen === generation - 1 && known.remnant) {
@@ -197,8 +198,14 @@ export class EndpointTracker {
         // an exact duration; else this poll
         const osTime = socket.openTime !== undefined && socket.openTime <= time ? socket.openTime : undefined;
         const firstSeen = osTime ?? time;
-        const entry: TrackedEndpoint = { socket, process, firstSeen, seen: generation };
-        if (first && osTime === undefined) entry.atStart = true;
+        const entry = trackedEndpoint(
+          socket,
+          process,
+          firstSeen,
+          generation,
+          false,
+          first && osTime === undefined,
+        );
         endpoints.set(key, entry);
         this.#byRecord.set(socket, entry);
         if (this.#closedByEvent.size) this.#closedByEvent.delete(endpointKey(socket)); // a new socket
@@ -223,6 +230,7 @@ export class EndpointTracker {
         });
       }
     }
+    this.#rows = [];
     this.#closeUnseen(changes, generation, time);
     return changes;
   }
@@ -240,7 +248,7 @@ export class EndpointTracker {
       if (tracked.remnant) return;
       changes.push(closedChange(tracked, tracked.missingSince ?? time));
       if (holdBack && this.#closedAfterWait.size < MAX_CLOSED_AFTER_WAIT) {
-        this.#closedAfterWait.set(tracked.endpoint ??= endpointKey(tracked.socket), tracked.missingSince!);
+        this.#closedAfterWait.set(endpointKey(tracked.socket), tracked.missingSince!);
       }
     });
   }
@@ -264,7 +272,7 @@ export class EndpointTracker {
     if (this.#closedByEvent.size && this.#closedByEvent.has(endpointKey(socket))) {
       return this.#takeRemnant(socket, key, generation, changes, first, time); // closed by an event: silent
     }
-    owners.map ??= ownersOf(endpoints, generation - 1);
+    owners.map ??= ownersOf(endpoints, generation - 1, ownerlessPortPairs(this.#rows));
     const ownedKey = owners.map.get(endpointKey(socket));
     const owned = ownedKey === undefined ? undefined : endpoints.get(ownedKey);
     if (owned && ownedKey !== undefined && owned.seen === generation - 1) {
@@ -274,13 +282,7 @@ export class EndpointTracker {
       }
       changes.push(closedChange(owned, time));
       endpoints.delete(ownedKey);
-      const entry = {
-        socket,
-        process: owned.process,
-        firstSeen: owned.firstSeen,
-        seen: generation,
-        remnant: true,
-      };
+      const entry = trackedEndpoint(socket, owned.process, owned.firstSeen, generation, true);
       endpoints.set(key, entry);
       this.#byRecord.set(socket, entry);
       return true;
@@ -303,7 +305,7 @@ export class EndpointTracker {
   ): boolean {
     const closedByEvent = this.#closedByEvent.size > 0 && this.#closedByEvent.has(endpointKey(socket));
     if (!closedByEvent && !isOrphan(socket)) return false;
-    const entry: TrackedEndpoint = { socket, firstSeen: time, seen: generation, remnant: true };
+    const entry = trackedEndpoint(socket, undefined, time, generation, true);
     this.#endpoints.set(key, entry);
     this.#byRecord.set(socket, entry);
     if (closedByEvent || first || this.#closesReported) return true; // (the close event logs it, open and close)
@@ -326,13 +328,19 @@ export class EndpointTracker {
     changes: Change[],
     generation: number,
   ): void {
+    // Only the tracked endpoints on the port pairs of this poll's events are indexed (by endpoint key):
+    // a few closes among 65 000 steady endpoints make a few keys, not 65 000 per poll.
+    const eventPorts = new Set<number>();
+    for (let i = 0; i < events.length; i++) eventPorts.add(portPair(events[i].socket));
     const byEndpoint = new Map<string, string>();
     const ports = new Set<number>(); // of the endpoints in byEndpoint: most events have none of them
     this.#endpoints.forEach((tracked, key) => { // forEach: no [key, value] array per entry
       if (tracked.remnant || (tracked.seen !== generation - 1 && tracked.missingSince === undefined)) return;
-      const endpoint = tracked.endpoint ??= endpointKey(tracked.socket);
+      const pair = portPair(tracked.socket);
+      if (!eventPorts.has(pair)) return;
+      const endpoint = endpointKey(tracked.socket);
       if (tracked.socket.pid !== 0 || !byEndpoint.has(endpoint)) byEndpoint.set(endpoint, key);
-      ports.add(portPair(tracked.socket));
+      ports.add(pair);
     });
     for (let i = 0; i < events.length; i++) { // indexed: no iterator per poll
       const event = events[i];
