@@ -44,6 +44,7 @@ import {
   socketKey,
   type SocketRecord,
 } from "../model/types.ts";
+import { EventCandidates } from "./event_candidates.ts";
 import {
   addBytes,
   closedChange,
@@ -51,7 +52,6 @@ import {
   isOrphan,
   ownerlessPortPairs,
   ownersOf,
-  portPair,
   type TrackedEndpoint,
   trackedEndpoint,
 } from "./endpoint_changes.ts";
@@ -328,36 +328,21 @@ export class EndpointTracker {
     changes: Change[],
     generation: number,
   ): void {
-    // Only the tracked endpoints on the port pairs of this poll's events are indexed (by endpoint key):
-    // a few closes among 65 000 steady endpoints make a few keys, not 65 000 per poll.
-    const eventPorts = new Set<number>();
-    for (let i = 0; i < events.length; i++) eventPorts.add(portPair(events[i].socket));
-    const byEndpoint = new Map<string, string>();
-    const ports = new Set<number>(); // of the endpoints in byEndpoint: most events have none of them
-    this.#endpoints.forEach((tracked, key) => { // forEach: no [key, value] array per entry
-      if (tracked.remnant || (tracked.seen !== generation - 1 && tracked.missingSince === undefined)) return;
-      const pair = portPair(tracked.socket);
-      if (!eventPorts.has(pair)) return;
-      const endpoint = endpointKey(tracked.socket);
-      if (tracked.socket.pid !== 0 || !byEndpoint.has(endpoint)) byEndpoint.set(endpoint, key);
-      ports.add(pair);
-    });
+    const candidates = new EventCandidates(this.#endpoints, events, generation);
     for (let i = 0; i < events.length; i++) { // indexed: no iterator per poll
       const event = events[i];
-      const candidate = ports.has(portPair(event.socket));
+      const candidate = candidates.mayBeTracked(event.socket);
       if (!candidate && omitsTimeWait && this.#closedAfterWait.size === 0) { // none tracked, nothing to remember
         this.stats.eventOnly++;
         const pid = event.socket.pid;
         eventOnlyChanges(event, pid === 0 ? undefined : processes.get(pid), changes);
         continue;
       }
-      const endpoint = endpointKey(event.socket);
-      const key = candidate ? byEndpoint.get(endpoint) : undefined;
+      const key = candidate ? candidates.take(event.socket) : undefined;
       const tracked = key === undefined ? undefined : this.#endpoints.get(key);
       if (tracked && key !== undefined) {
         this.stats.merged++;
         this.#endpoints.delete(key);
-        byEndpoint.delete(endpoint);
         const closed = closedChange(tracked, event.time);
         closed.source = "event";
         if (tracked.socket.pid === 0 && event.socket.pid !== 0) {
@@ -371,7 +356,7 @@ export class EndpointTracker {
         }
         addBytes(closed, event);
         changes.push(closed);
-      } else if (this.#isLateClose(endpoint, event)) {
+      } else if (this.#isLateClose(event)) {
         this.stats.merged++; // its endpoint's `closed` is logged already
       } else {
         this.stats.eventOnly++;
@@ -379,6 +364,7 @@ export class EndpointTracker {
         eventOnlyChanges(event, pid === 0 ? undefined : processes.get(pid), changes);
       }
       if (omitsTimeWait) continue; // no remnant row can follow: nothing to remember
+      const endpoint = endpointKey(event.socket);
       this.#closedByEvent.delete(endpoint); // re-inserted last: the map stays in time order
       this.#closedByEvent.set(endpoint, event.time);
     }
@@ -389,8 +375,10 @@ export class EndpointTracker {
    * endpoint, opened (or, when its open was not traced, closed) before that close — a new connection
    * on the same four numbers opens after it.
    */
-  #isLateClose(endpoint: string, event: SocketEvent): boolean {
-    const closedAt = this.#closedAfterWait.size ? this.#closedAfterWait.get(endpoint) : undefined;
+  #isLateClose(event: SocketEvent): boolean {
+    if (this.#closedAfterWait.size === 0) return false;
+    const endpoint = endpointKey(event.socket);
+    const closedAt = this.#closedAfterWait.get(endpoint);
     if (closedAt === undefined || (event.openedAt ?? event.time) > closedAt) return false;
     this.#closedAfterWait.delete(endpoint);
     return true;

@@ -123,6 +123,12 @@ export class EventCapture {
   readonly #traced = new Map<string, TracedClose>();
   readonly #describe: ((pid: number) => ProcessInfo) | undefined;
   readonly #described = new RecentMap<ProcessInfo>(MAX_DESCRIBED_PROCESSES);
+  /**
+   * Pids read as `unknown` (gone, or not readable) since the last {@link take}: not read again before
+   * it. A process exiting with 65 000 sockets names itself in 65 000 close samples; each read of a
+   * vanished /proc entry throws two errors with their stacks (about 600 bytes of garbage each).
+   */
+  readonly #unknownThisPoll = new Set<number>();
   #startWarnings: WarningCounts | undefined = {};
   #reportedDropped = 0;
   #lastTraceLost = 0;
@@ -207,14 +213,18 @@ export class EventCapture {
   #learnPid(pid: number): void {
     if (!this.#describe || pid === 0) return;
     const known = this.#described.get(pid);
-    if (known && known.name !== "unknown") {
+    if (known && known.name !== UNKNOWN_PROCESS_NAME) {
       this.#described.touch(pid); // most recently used
       return;
     }
+    if (known && this.#unknownThisPoll.has(pid)) return;
     if (this.#described.size >= MAX_DESCRIBED_PROCESSES) this.#described.deleteOldest();
     const info = this.#describe(pid);
     const exec = info.path === undefined ? this.#exec?.execOf(pid) : undefined;
     this.#described.set(pid, exec ? fromExec(info, exec) : info);
+    if (!exec && info.name === UNKNOWN_PROCESS_NAME && this.#unknownThisPoll.size < MAX_DESCRIBED_PROCESSES) {
+      this.#unknownThisPoll.add(pid);
+    }
   }
 
   /** Reads every source; returns how many destroy notifications came. */
@@ -289,6 +299,7 @@ export class EventCapture {
       this.#startWarnings = undefined;
     }
     this.#hintsRefreshed = false;
+    this.#unknownThisPoll.clear();
     try {
       this.#read();
     } catch {

@@ -101,3 +101,43 @@ Deno.test("a process gone before it could be read is named by its exec, its user
     await capture.close();
   }
 });
+
+Deno.test("a process gone before it could be read is read again at most once per poll, however many samples name it", async () => {
+  let onPid: (pid: number) => void = () => {};
+  const trace: TraceSource = {
+    fds: [],
+    lost: 0,
+    drain() {
+      for (let i = 0; i < 1000; i++) onPid(31337); // an exiting process closing 1 000 sockets
+      onPid(4242);
+    },
+    connectedBy: () => undefined,
+    close() {},
+  };
+  const reads = new Map<number, number>();
+  const capture = new EventCapture({
+    clock: { now: () => 1000 },
+    openDestroy: () => {
+      throw new Error("no destroy notifications here");
+    },
+    openTrace: (named) => (onPid = named, trace),
+    describe: (pid) => {
+      reads.set(pid, (reads.get(pid) ?? 0) + 1);
+      return pid === 4242
+        ? { pid, name: "web", path: "/usr/bin/web" }
+        : { pid, name: "unknown", partial: "gone" };
+    },
+  });
+  try {
+    capture.take({});
+    assert.deepEqual([...reads], [[31337, 1], [4242, 1]]);
+    capture.take({});
+    assert.deepEqual(
+      [...reads],
+      [[31337, 2], [4242, 1]],
+      "the next poll tries the gone one once more; a known one is kept",
+    );
+  } finally {
+    await capture.close();
+  }
+});
