@@ -20,9 +20,9 @@
  * While an event source reports every close, an endpoint a poll no longer lists is closed
  * {@link CLOSE_EVENT_WAIT_MS} later, at the time of the poll that missed it, unless its close event
  * comes first (the kernel sends it after the socket left its tables): one `closed`, never a poll's
- * and then an event's. A close event later still, opened (or closed, when its open was not traced)
- * before that `closed`, is the same close (counted merged); one opened after it is a new connection
- * on the same numbers.
+ * and then an event's. A close event later still (or after a poll logged an owner letting go), opened
+ * before that `closed` (or, when its open was not traced, received within the wait after it), is the
+ * same close (counted merged); one opened after it is a new connection on the same numbers.
  *
  * An orphan — a TCP row without a file in a closing state (FIN_WAIT1/2, CLOSING, LAST_ACK, TIME_WAIT):
  * its owner has closed it — is never a new endpoint. While an event source reports every close
@@ -38,13 +38,15 @@
 import {
   type Change,
   endpointKey,
-  type ProcessInfo,
   type Snapshot,
   type SocketEvent,
   socketKey,
   type SocketRecord,
 } from "../model/types.ts";
 import { EventCandidates } from "./event_candidates.ts";
+import { laterRead, sameProcess } from "./endpoint_changes.ts";
+
+export { processIdentity, sameProcess } from "./endpoint_changes.ts";
 import {
   addBytes,
   closedChange,
@@ -79,29 +81,6 @@ export interface TrackerStats {
   seenAfterClose: number;
 }
 
-/** Identity of a process beyond its pid: start time when known, else the image path or name. */
-export function processIdentity(info: ProcessInfo | undefined): string {
-  if (!info) return "";
-  if (info.startTime !== undefined) return `t${info.startTime}`;
-  return `i${info.path ?? info.name}`;
-}
-
-/**
- * Whether two records of the same pid describe the same process (allocation-free {@link processIdentity}
- * equality). A read without the start time the other has (the process was exiting: its /proc entry
- * went while it was read) says nothing of another process: the same.
- */
-export function sameProcess(a: ProcessInfo, b: ProcessInfo): boolean {
-  if (a.startTime !== undefined && b.startTime !== undefined) return a.startTime === b.startTime;
-  if (a.startTime !== undefined || b.startTime !== undefined) return true;
-  return (a.path ?? a.name) === (b.path ?? b.name);
-}
-
-/** The record kept for an endpoint: the new read, unless it lost the start time the kept one has. */
-function laterRead(kept: ProcessInfo | undefined, read: ProcessInfo | undefined): ProcessInfo | undefined {
-  return read !== undefined && read.startTime === undefined && kept?.startTime !== undefined ? kept : read;
-}
-
 /**
  * Remembers the endpoints of the previous snapshot and turns each new snapshot into changes.
  * Holds no I/O and no clock: the time of a change is the snapshot's time. One map lives across
@@ -123,8 +102,9 @@ export class EndpointTracker {
   /** Endpoint key → time of its close event, oldest first (pruned after {@link CLOSED_ENDPOINT_MEMORY_MS}). */
   #closedByEvent = new Map<string, number>();
   /**
-   * Endpoint key → time of the `closed` a poll logged once the endpoint's wait for its close event was
-   * over, oldest first (pruned like {@link #closedByEvent}): a notification later still is that close.
+   * Endpoint key → time of the `closed` a poll logged while events report every close (after the
+   * endpoint's wait for its close event, or its owner letting go), oldest first (pruned like
+   * {@link #closedByEvent}): a notification later still is that close.
    */
   #closedAfterWait = new Map<string, number>();
   /** Counters (see {@link TrackerStats}). */
@@ -247,10 +227,14 @@ export class EndpointTracker {
       endpoints.delete(key);
       if (tracked.remnant) return;
       changes.push(closedChange(tracked, tracked.missingSince ?? time));
-      if (holdBack && this.#closedAfterWait.size < MAX_CLOSED_AFTER_WAIT) {
-        this.#closedAfterWait.set(endpointKey(tracked.socket), tracked.missingSince!);
-      }
+      this.#closedByPoll(tracked.socket, tracked.missingSince ?? time);
     });
+  }
+
+  /** Remembers a `closed` a poll logged while events report every close (see {@link #closedAfterWait}). */
+  #closedByPoll(socket: SocketRecord, time: number): void {
+    if (!this.#closesReported || this.#closedAfterWait.size >= MAX_CLOSED_AFTER_WAIT) return;
+    this.#closedAfterWait.set(endpointKey(socket), time);
   }
 
   /**
@@ -281,6 +265,7 @@ export class EndpointTracker {
         return true;
       }
       changes.push(closedChange(owned, time));
+      this.#closedByPoll(socket, time); // its destroy notification, when it comes, is this close
       endpoints.delete(ownedKey);
       const entry = trackedEndpoint(socket, owned.process, owned.firstSeen, generation, true);
       endpoints.set(key, entry);
@@ -371,15 +356,20 @@ export class EndpointTracker {
   }
 
   /**
-   * Whether `event` is the late notification of an endpoint a poll closed after its wait: the same
-   * endpoint, opened (or, when its open was not traced, closed) before that close — a new connection
-   * on the same four numbers opens after it.
+   * Whether `event` is the late notification of an endpoint a poll closed (see {@link #closedAfterWait}):
+   * the same endpoint, opened before that close — a new connection on the same four numbers opens
+   * after it — or, when its open was not traced, closed at most {@link CLOSE_EVENT_WAIT_MS} after it
+   * (an untraced close is timed when its notification is received, which is late by seconds in a burst).
    */
   #isLateClose(event: SocketEvent): boolean {
     if (this.#closedAfterWait.size === 0) return false;
     const endpoint = endpointKey(event.socket);
     const closedAt = this.#closedAfterWait.get(endpoint);
-    if (closedAt === undefined || (event.openedAt ?? event.time) > closedAt) return false;
+    if (closedAt === undefined) return false;
+    const late = event.openedAt === undefined
+      ? event.time - closedAt <= CLOSE_EVENT_WAIT_MS
+      : event.openedAt <= closedAt;
+    if (!late) return false;
     this.#closedAfterWait.delete(endpoint);
     return true;
   }

@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
 import { CLOSE_EVENT_WAIT_MS, EndpointTracker } from "./diff.ts";
-import { endpointKey, type ProcessInfo, type Snapshot, type SocketRecord } from "../model/types.ts";
-import {
-  ownerlessPortPairs,
-  ownersOf,
-  portPair,
-  type TrackedEndpoint,
-  trackedEndpoint,
-} from "./endpoint_changes.ts";
+import type { ProcessInfo, Snapshot, SocketRecord } from "../model/types.ts";
 
 const listener: SocketRecord = {
   protocol: "tcp",
@@ -386,38 +379,4 @@ Deno.test("a notification later than the wait is the close a poll logged, not a 
   assert.equal(t.observe(reported(21_000 + CLOSE_EVENT_WAIT_MS, [listener])).length, 1);
   const untraced = { time: 20_500, socket: { ...conn, remotePort: 4, pid: 0, state: "CLOSED" as const } };
   assert.deepEqual(t.observe(reported(22_000 + CLOSE_EVENT_WAIT_MS, [listener], [untraced])), []);
-});
-
-Deno.test("among many endpoints, an owner letting go and a close event each find theirs; only their port pairs are indexed", () => {
-  const t = new EndpointTracker();
-  const many = Array.from({ length: 200 }, (_, i) => ({ ...conn, remotePort: 40000 + i }));
-  // the same ports as `conn` on another address, and a port pair that collides with conn's (8080 << 14 ^ 50000)
-  const twin = { ...conn, remoteAddress: "127.0.0.2" };
-  const collide = { ...conn, localPort: 8081, remotePort: 50000 ^ (1 << 14) };
-  t.observe(snap(0, [listener, conn, twin, collide, ...many]));
-  const gone = t.observe({
-    ...snap(1000, [listener, twin, collide, ...many.slice(1), { ...many[0], pid: 0, state: "TIME_WAIT" }]),
-    events: [{ time: 900, socket: { ...conn, pid: 0, state: "CLOSED" } }],
-  });
-  assert.deepEqual(
-    gone.map((c) => [c.kind, c.socket.remoteAddress, c.socket.localPort, c.socket.remotePort, c.source]),
-    [["closed", "127.0.0.1", 8080, 50000, "event"], ["closed", "127.0.0.1", 8080, 40000, "poll"]],
-  );
-  assert.equal(t.size, 203, "the remnant is tracked silently; twin and collide stay open");
-  assert.deepEqual(t.observe(snap(2000, [listener, twin, collide, ...many.slice(1)])), []);
-});
-
-Deno.test("ownersOf indexes the owned endpoints of the wanted port pairs only", () => {
-  const endpoints = new Map<string, TrackedEndpoint>();
-  const a = { ...conn, remotePort: 1 },
-    b = { ...conn, remotePort: 2 },
-    orphan = { ...conn, remotePort: 3, pid: 0 };
-  endpoints.set("a", trackedEndpoint(a, web, 0, 5));
-  endpoints.set("b", trackedEndpoint(b, web, 0, 5));
-  endpoints.set("old", trackedEndpoint({ ...a, localPort: 9 }, web, 0, 4));
-  endpoints.set("orphan", trackedEndpoint(orphan, undefined, 0, 5));
-  const wanted = ownerlessPortPairs([{ ...a, pid: 0 }, orphan, b]);
-  assert.deepEqual(wanted, new Set([portPair(a), portPair(orphan)]), "pairs of pid-0 rows only");
-  assert.deepEqual([...ownersOf(endpoints, 5, wanted)], [[endpointKey(a), "a"]]);
-  assert.equal(ownersOf(endpoints, 5, new Set()).size, 0);
 });

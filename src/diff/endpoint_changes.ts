@@ -130,3 +130,29 @@ export function ownerlessPortPairs(sockets: readonly SocketRecord[]): Set<number
   for (let i = 0; i < sockets.length; i++) if (sockets[i].pid === 0) pairs.add(portPair(sockets[i]));
   return pairs;
 }
+
+/** Identity of a process beyond its pid: start time when known, else the image path or name. */
+export function processIdentity(info: ProcessInfo | undefined): string {
+  if (!info) return "";
+  if (info.startTime !== undefined) return `t${info.startTime}`;
+  return `i${info.path ?? info.name}`;
+}
+
+/**
+ * Whether two records of the same pid describe the same process (allocation-free {@link processIdentity}
+ * equality). A read without the start time the other has (the process was exiting: its /proc entry
+ * went while it was read) says nothing of another process: the same.
+ */
+export function sameProcess(a: ProcessInfo, b: ProcessInfo): boolean {
+  if (a.startTime !== undefined && b.startTime !== undefined) return a.startTime === b.startTime;
+  if (a.startTime !== undefined || b.startTime !== undefined) return true;
+  return (a.path ?? a.name) === (b.path ?? b.name);
+}
+
+/** The record kept for an endpoint: the new read, unless it lost the start time the kept one has. */
+export function laterRead(
+  kept: ProcessInfo | undefined,
+  read: ProcessInfo | undefined,
+): ProcessInfo | undefined {
+  return read !== undefined && read.startTime === undefined && kept?.startTime !== undefined ? kept : read;
+}

@@ -1,6 +1,19 @@
 import assert from "node:assert/strict";
-import type { SocketEvent, SocketRecord } from "../model/types.ts";
-import { type TrackedEndpoint, trackedEndpoint } from "./endpoint_changes.ts";
+import {
+  endpointKey,
+  type ProcessInfo,
+  type Snapshot,
+  type SocketEvent,
+  type SocketRecord,
+} from "../model/types.ts";
+import { EndpointTracker } from "./diff.ts";
+import {
+  ownerlessPortPairs,
+  ownersOf,
+  portPair,
+  type TrackedEndpoint,
+  trackedEndpoint,
+} from "./endpoint_changes.ts";
 import { EventCandidates, sameEndpoint } from "./event_candidates.ts";
 
 const conn: SocketRecord = {
@@ -13,6 +26,20 @@ const conn: SocketRecord = {
   state: "ESTABLISHED",
   pid: 100,
 };
+const listener: SocketRecord = {
+  ...conn,
+  localAddress: "0.0.0.0",
+  remoteAddress: "0.0.0.0",
+  remotePort: 0,
+  state: "LISTEN",
+};
+const web: ProcessInfo = { pid: 100, name: "web", path: "/usr/bin/web", startTime: 1000 };
+function snap(time: number, sockets: SocketRecord[]): Snapshot {
+  return { time, sockets, processes: new Map([[web.pid, web]]), warnings: {} };
+}
+function reported(time: number, sockets: SocketRecord[], events: Snapshot["events"] = []): Snapshot {
+  return { ...snap(time, sockets), events, omitsTimeWait: true };
+}
 const closeOf = (socket: SocketRecord): SocketEvent => ({
   time: 1,
   socket: { ...socket, pid: 0, state: "CLOSED" },
@@ -67,4 +94,62 @@ Deno.test("a close event takes the last owned entry of its endpoint, else the fi
     2,
   );
   assert.equal(ownerless.take(events[0].socket), "ownerless");
+});
+
+Deno.test("among many endpoints, an owner letting go and a close event each find theirs; only their port pairs are indexed", () => {
+  const t = new EndpointTracker();
+  const many = Array.from({ length: 200 }, (_, i) => ({ ...conn, remotePort: 40000 + i }));
+  // the same ports as `conn` on another address, and a port pair that collides with conn's (8080 << 14 ^ 50000)
+  const twin = { ...conn, remoteAddress: "127.0.0.2" };
+  const collide = { ...conn, localPort: 8081, remotePort: 50000 ^ (1 << 14) };
+  t.observe(snap(0, [listener, conn, twin, collide, ...many]));
+  const gone = t.observe({
+    ...snap(1000, [listener, twin, collide, ...many.slice(1), { ...many[0], pid: 0, state: "TIME_WAIT" }]),
+    events: [{ time: 900, socket: { ...conn, pid: 0, state: "CLOSED" } }],
+  });
+  assert.deepEqual(
+    gone.map((c) => [c.kind, c.socket.remoteAddress, c.socket.localPort, c.socket.remotePort, c.source]),
+    [["closed", "127.0.0.1", 8080, 50000, "event"], ["closed", "127.0.0.1", 8080, 40000, "poll"]],
+  );
+  assert.equal(t.size, 203, "the remnant is tracked silently; twin and collide stay open");
+  assert.deepEqual(t.observe(snap(2000, [listener, twin, collide, ...many.slice(1)])), []);
+});
+
+Deno.test("ownersOf indexes the owned endpoints of the wanted port pairs only", () => {
+  const endpoints = new Map<string, TrackedEndpoint>();
+  const a = { ...conn, remotePort: 1 },
+    b = { ...conn, remotePort: 2 },
+    orphan = { ...conn, remotePort: 3, pid: 0 };
+  endpoints.set("a", trackedEndpoint(a, web, 0, 5));
+  endpoints.set("b", trackedEndpoint(b, web, 0, 5));
+  endpoints.set("old", trackedEndpoint({ ...a, localPort: 9 }, web, 0, 4));
+  endpoints.set("orphan", trackedEndpoint(orphan, undefined, 0, 5));
+  const wanted = ownerlessPortPairs([{ ...a, pid: 0 }, orphan, b]);
+  assert.deepEqual(wanted, new Set([portPair(a), portPair(orphan)]), "pairs of pid-0 rows only");
+  assert.deepEqual([...ownersOf(endpoints, 5, wanted)], [[endpointKey(a), "a"]]);
+  assert.equal(ownersOf(endpoints, 5, new Set()).size, 0);
+});
+
+Deno.test("with closes reported by events, a late untraced notification after an owner let go is that close, not a second endpoint", () => {
+  const t = new EndpointTracker();
+  t.observe(reported(0, [listener, conn]));
+  // the owner is killed: its descriptors are gone, the listener is still in the table for a moment
+  const letGo = t.observe(reported(1000, [{ ...listener, pid: 0 }, conn]));
+  assert.deepEqual(letGo.map((x) => [x.kind, x.time, x.socket.pid, x.source]), [[
+    "closed",
+    1000,
+    100,
+    "poll",
+  ]]);
+  assert.deepEqual(t.observe(reported(1250, [conn])), [], "the row is gone: nothing more");
+  const merged = t.stats.merged;
+  const untraced = { time: 3900, socket: { ...listener, pid: 0, state: "CLOSED" as const } }; // received late
+  assert.deepEqual(t.observe(reported(4000, [conn], [untraced])), [], "its notification, seconds later");
+  assert.equal(t.stats.merged, merged + 1);
+  const reopened = { time: 30_000, socket: { ...listener, pid: 0, state: "CLOSED" as const } };
+  assert.deepEqual(
+    t.observe(reported(30_100, [conn], [reopened])).map((x) => [x.kind, x.source]),
+    [["opened", "event"], ["closed", "event"]],
+    "the same numbers much later are another listener",
+  );
 });
