@@ -21,7 +21,8 @@
  * {@link CLOSE_EVENT_WAIT_MS} later, at the time of the poll that missed it, unless its close event
  * comes first (the kernel sends it after the socket left its tables): one `closed`, never a poll's
  * and then an event's. A close event later still (or after a poll logged an owner letting go), opened
- * before that `closed` (or, when its open was not traced, received within the wait after it), is the
+ * before that `closed` (or, when its open was not traced, received within the wait after the poll that
+ * logged it or last listed the let-go row, and not named as another process's; `poll_closes.ts`), is the
  * same close (counted merged); one opened after it is a new connection on the same numbers.
  *
  * An orphan — a TCP row without a file in a closing state (FIN_WAIT1/2, CLOSING, LAST_ACK, TIME_WAIT):
@@ -35,28 +36,23 @@
  * @module
  */
 
-import {
-  type Change,
-  endpointKey,
-  type Snapshot,
-  type SocketEvent,
-  socketKey,
-  type SocketRecord,
-} from "../model/types.ts";
+import { type Change, endpointKey, type Snapshot, socketKey, type SocketRecord } from "../model/types.ts";
 import { EventCandidates } from "./event_candidates.ts";
-import { laterRead, sameProcess } from "./endpoint_changes.ts";
-
-export { processIdentity, sameProcess } from "./endpoint_changes.ts";
+import { PollCloses } from "./poll_closes.ts";
 import {
   addBytes,
   closedChange,
   eventOnlyChanges,
   isOrphan,
+  laterRead,
   ownerlessPortPairs,
   ownersOf,
+  sameProcess,
   type TrackedEndpoint,
   trackedEndpoint,
 } from "./endpoint_changes.ts";
+
+export { processIdentity, sameProcess } from "./endpoint_changes.ts";
 
 /** How long a close event keeps an endpoint's later ownerless rows silent (TIME_WAIT lasts 60 s). */
 export const CLOSED_ENDPOINT_MEMORY_MS = 120_000;
@@ -101,12 +97,8 @@ export class EndpointTracker {
   #closesReported = false;
   /** Endpoint key → time of its close event, oldest first (pruned after {@link CLOSED_ENDPOINT_MEMORY_MS}). */
   #closedByEvent = new Map<string, number>();
-  /**
-   * Endpoint key → time of the `closed` a poll logged while events report every close (after the
-   * endpoint's wait for its close event, or its owner letting go), oldest first (pruned like
-   * {@link #closedByEvent}): a notification later still is that close.
-   */
-  #closedAfterWait = new Map<string, number>();
+  /** The `closed`s a poll logged while events report every close (see {@link PollCloses}). */
+  readonly #pollCloses = new PollCloses(CLOSE_EVENT_WAIT_MS, MAX_CLOSED_AFTER_WAIT);
   /** Counters (see {@link TrackerStats}). */
   readonly stats: TrackerStats = { merged: 0, eventOnly: 0, seenAfterClose: 0 };
 
@@ -225,16 +217,16 @@ export class EndpointTracker {
         return; // its close event, if one is on its way, says when
       }
       endpoints.delete(key);
-      if (tracked.remnant) return;
+      if (tracked.remnant) {
+        // the row its owner let go is gone: its notification may still come, timed from now
+        if (tracked.letGo && holdBack) this.#pollCloses.rowGone(tracked.socket, time);
+        return;
+      }
       changes.push(closedChange(tracked, tracked.missingSince ?? time));
-      this.#closedByPoll(tracked.socket, tracked.missingSince ?? time);
+      if (holdBack) {
+        this.#pollCloses.remember(tracked.socket, tracked.missingSince ?? time, time, tracked.socket.pid);
+      }
     });
-  }
-
-  /** Remembers a `closed` a poll logged while events report every close (see {@link #closedAfterWait}). */
-  #closedByPoll(socket: SocketRecord, time: number): void {
-    if (!this.#closesReported || this.#closedAfterWait.size >= MAX_CLOSED_AFTER_WAIT) return;
-    this.#closedAfterWait.set(endpointKey(socket), time);
   }
 
   /**
@@ -265,9 +257,10 @@ export class EndpointTracker {
         return true;
       }
       changes.push(closedChange(owned, time));
-      this.#closedByPoll(socket, time); // its destroy notification, when it comes, is this close
+      if (this.#closesReported) this.#pollCloses.remember(socket, time, time, owned.socket.pid); // its late notification
       endpoints.delete(ownedKey);
-      const entry = trackedEndpoint(socket, owned.process, owned.firstSeen, generation, true);
+      const letGo = this.#closesReported;
+      const entry = trackedEndpoint(socket, owned.process, owned.firstSeen, generation, true, false, letGo);
       endpoints.set(key, entry);
       this.#byRecord.set(socket, entry);
       return true;
@@ -317,7 +310,7 @@ export class EndpointTracker {
     for (let i = 0; i < events.length; i++) { // indexed: no iterator per poll
       const event = events[i];
       const candidate = candidates.mayBeTracked(event.socket);
-      if (!candidate && omitsTimeWait && this.#closedAfterWait.size === 0) { // none tracked, nothing to remember
+      if (!candidate && omitsTimeWait && this.#pollCloses.size === 0) { // none tracked, nothing to remember
         this.stats.eventOnly++;
         const pid = event.socket.pid;
         eventOnlyChanges(event, pid === 0 ? undefined : processes.get(pid), changes);
@@ -341,7 +334,7 @@ export class EndpointTracker {
         }
         addBytes(closed, event);
         changes.push(closed);
-      } else if (this.#isLateClose(event)) {
+      } else if (this.#pollCloses.isLate(event)) {
         this.stats.merged++; // its endpoint's `closed` is logged already
       } else {
         this.stats.eventOnly++;
@@ -355,31 +348,9 @@ export class EndpointTracker {
     }
   }
 
-  /**
-   * Whether `event` is the late notification of an endpoint a poll closed (see {@link #closedAfterWait}):
-   * the same endpoint, opened before that close — a new connection on the same four numbers opens
-   * after it — or, when its open was not traced, closed at most {@link CLOSE_EVENT_WAIT_MS} after it
-   * (an untraced close is timed when its notification is received, which is late by seconds in a burst).
-   */
-  #isLateClose(event: SocketEvent): boolean {
-    if (this.#closedAfterWait.size === 0) return false;
-    const endpoint = endpointKey(event.socket);
-    const closedAt = this.#closedAfterWait.get(endpoint);
-    if (closedAt === undefined) return false;
-    const late = event.openedAt === undefined
-      ? event.time - closedAt <= CLOSE_EVENT_WAIT_MS
-      : event.openedAt <= closedAt;
-    if (!late) return false;
-    this.#closedAfterWait.delete(endpoint);
-    return true;
-  }
-
   /** Forgets close events older than {@link CLOSED_ENDPOINT_MEMORY_MS}. */
   #pruneClosed(time: number): void {
-    for (const [endpoint, closedAt] of this.#closedAfterWait) {
-      if (time - closedAt < CLOSED_ENDPOINT_MEMORY_MS) break;
-      this.#closedAfterWait.delete(endpoint);
-    }
+    this.#pollCloses.prune(time - CLOSED_ENDPOINT_MEMORY_MS);
     for (const [endpoint, closedAt] of this.#closedByEvent) {
       if (time - closedAt < CLOSED_ENDPOINT_MEMORY_MS) return;
       this.#closedByEvent.delete(endpoint);

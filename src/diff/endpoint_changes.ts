@@ -24,6 +24,8 @@ export interface TrackedEndpoint {
   remnant: boolean;
   /** Seen in the first snapshot: it opened before the monitor started. */
   atStart: boolean;
+  /** A remnant left by its owner letting go, whose `closed` a poll logged while events report every close. */
+  letGo: boolean;
   /**
    * When a poll first missed it while an event source reports every close: its close event may still
    * be on its way; closed at this time if none comes within `CLOSE_EVENT_WAIT_MS` (`diff.ts`).
@@ -39,8 +41,9 @@ export function trackedEndpoint(
   seen: number,
   remnant = false,
   atStart = false,
+  letGo = false,
 ): TrackedEndpoint {
-  return { socket, process, firstSeen, seen, remnant, atStart, missingSince: undefined };
+  return { socket, process, firstSeen, seen, remnant, atStart, letGo, missingSince: undefined };
 }
 
 /** TCP states of a socket its owner has closed (the kernel finishes the connection without a file). */

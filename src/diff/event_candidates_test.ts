@@ -153,3 +153,32 @@ Deno.test("with closes reported by events, a late untraced notification after an
     "the same numbers much later are another listener",
   );
 });
+
+Deno.test("a let-go row that lingers times the wait from when it goes; another process's untraced close is not taken for it", () => {
+  const t = new EndpointTracker();
+  t.observe(reported(0, [listener, conn]));
+  assert.equal(t.observe(reported(1000, [{ ...listener, pid: 0 }, conn])).length, 1, "the owner let go");
+  for (const time of [2000, 3000]) {
+    assert.deepEqual(t.observe(reported(time, [{ ...listener, pid: 0 }, conn])), []);
+  }
+  assert.deepEqual(t.observe(reported(3250, [conn])), [], "the row is gone at 3 250");
+  const merged = t.stats.merged;
+  const late = { time: 12_500, socket: { ...listener, pid: 0, state: "CLOSED" as const } };
+  assert.deepEqual(
+    t.observe(reported(12_600, [conn], [late])),
+    [],
+    "9.25 s after the row went: its notification",
+  );
+  assert.equal(t.stats.merged, merged + 1);
+
+  const u = new EndpointTracker();
+  u.observe(reported(0, [listener, conn]));
+  u.observe(reported(1000, [{ ...listener, pid: 0 }, conn]));
+  u.observe(reported(2000, [conn]));
+  // its own notification was lost; a restarted server (pid 200) opened and closed the same numbers
+  const other = { time: 6500, socket: { ...listener, pid: 200, state: "CLOSED" as const } };
+  assert.deepEqual(
+    u.observe(reported(6600, [conn], [other])).map((x) => [x.kind, x.socket.pid, x.source]),
+    [["opened", 200, "event"], ["closed", 200, "event"]],
+  );
+});

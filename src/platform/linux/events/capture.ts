@@ -217,7 +217,15 @@ export class EventCapture {
       this.#described.touch(pid); // most recently used
       return;
     }
-    if (known && this.#unknownThisPoll.has(pid)) return;
+    if (known && this.#unknownThisPoll.has(pid)) {
+      // not read again this poll; but its exec may have been read since: a map lookup, no /proc read
+      const exec = this.#exec?.execOf(pid);
+      if (exec) {
+        this.#described.set(pid, fromExec(known, exec));
+        this.#unknownThisPoll.delete(pid);
+      }
+      return;
+    }
     if (this.#described.size >= MAX_DESCRIBED_PROCESSES) this.#described.deleteOldest();
     const info = this.#describe(pid);
     const exec = info.path === undefined ? this.#exec?.execOf(pid) : undefined;

@@ -141,3 +141,53 @@ Deno.test("a process gone before it could be read is read again at most once per
     await capture.close();
   }
 });
+
+Deno.test("a process read as gone is still named by its exec when the exec is read later in the same poll", async () => {
+  let onPid: (pid: number) => void = () => {};
+  let execKnown = false;
+  const trace: TraceSource = {
+    fds: [],
+    lost: 0,
+    drain(into) {
+      onPid(31337); // its connect: gone before it could be read, its exec not read yet
+      execKnown = true; // the exec ring is read since (by an owner hint, or the next read)
+      onPid(31337); // its close
+      into.set(joinKeyOf(client)!, { pid: 31337, openedAt: 995, closedAt: 999 });
+    },
+    connectedBy: () => undefined,
+    close() {},
+  };
+  const destroyed = [{ socket: { ...client, state: "CLOSED" as const }, cookie: 9, uid: 0 }];
+  const capture = new EventCapture({
+    clock: { now: () => 1000 },
+    openDestroy: () =>
+      ({
+        fd: -1,
+        stats: { received: 0, overruns: 0 },
+        drain(out: unknown[]) {
+          out.push(...destroyed.splice(0));
+          return out.length;
+        },
+        close() {},
+      }) as unknown as DestroyListener,
+    openTrace: (named) => (onPid = named, trace),
+    openExec: () => ({
+      fds: [],
+      lost: 0,
+      drain() {},
+      execOf: (pid) => execKnown && pid === 31337 ? { path: "/usr/bin/nc", time: 990 } : undefined,
+      close() {},
+    }),
+    describe: (pid) => ({ pid, name: "unknown", partial: "gone" }),
+  });
+  try {
+    const [event] = capture.take({});
+    assert.deepEqual([event.socket.pid, event.process?.name, event.process?.path], [
+      31337,
+      "nc",
+      "/usr/bin/nc",
+    ]);
+  } finally {
+    await capture.close();
+  }
+});
