@@ -55,26 +55,31 @@ export class EventCandidates {
   }
 
   /**
-   * The key of the tracked endpoint this socket's close event closes — the last owned (pid ≠ 0) entry
-   * of its endpoint, else the first ownerless one — and forgets every candidate of that endpoint (a
-   * second event for it in the same poll is another connection). Undefined when none is tracked.
+   * The key of the tracked endpoint this socket's close event closes, and forgets it: the entry of the
+   * event's process when it names one, else the last owned (pid ≠ 0) entry of its endpoint, else the
+   * first ownerless one. Several entries of one endpoint are several sockets (`SO_REUSEPORT`
+   * listeners, or sockets of several processes): each close event takes one; a second event for an
+   * endpoint with a single entry finds none (another connection on the same numbers). Undefined when
+   * none is tracked.
    */
   take(socket: SocketRecord): string | undefined {
-    const pair = portPair(socket);
-    const keys = this.#byPair.get(pair);
+    const keys = this.#byPair.get(portPair(socket));
     if (!keys) return undefined;
-    let chosen: string | undefined;
-    let kept = 0;
+    let chosen = -1;
     for (let i = 0; i < keys.length; i++) {
       const tracked = this.#endpoints.get(keys[i]);
-      if (!tracked || !sameEndpoint(tracked.socket, socket)) {
-        keys[kept++] = keys[i];
-        continue;
+      if (!tracked || !sameEndpoint(tracked.socket, socket)) continue;
+      const pid = tracked.socket.pid;
+      if (socket.pid !== 0 && pid === socket.pid) {
+        chosen = i;
+        break;
       }
-      if (tracked.socket.pid !== 0 || chosen === undefined) chosen = keys[i];
+      if (chosen < 0 || pid !== 0) chosen = i;
     }
-    keys.length = kept;
-    if (kept === 0) this.#byPair.delete(pair);
-    return chosen;
+    if (chosen < 0) return undefined;
+    const key = keys[chosen];
+    keys.splice(chosen, 1);
+    if (keys.length === 0) this.#byPair.delete(portPair(socket));
+    return key;
   }
 }

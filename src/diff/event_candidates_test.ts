@@ -58,7 +58,7 @@ Deno.test("sameEndpoint compares the endpoint's six fields, not its state, pid o
   }
 });
 
-Deno.test("a close event takes the last owned entry of its endpoint, else the first ownerless one, once per poll", () => {
+Deno.test("a close event takes its process's entry, else the last owned one, else the first ownerless one; each entry once", () => {
   const endpoints = new Map<string, TrackedEndpoint>([
     ["ownerless", trackedEndpoint({ ...conn, pid: 0 }, undefined, 0, 1)],
     ["first owner", trackedEndpoint(conn, undefined, 0, 1)],
@@ -78,10 +78,12 @@ Deno.test("a close event takes the last owned entry of its endpoint, else the fi
   const candidates = new EventCandidates(endpoints, events, 2);
   assert.ok(!candidates.mayBeTracked({ ...conn, remotePort: 1 }), "ports of no event are not indexed");
   assert.equal(candidates.take(events[0].socket), "second owner");
+  assert.equal(candidates.take(events[0].socket), "first owner", "several entries: several sockets");
+  assert.equal(candidates.take(events[0].socket), "ownerless");
   assert.equal(
     candidates.take(events[0].socket),
     undefined,
-    "a second close of it in this poll is another connection",
+    "one close more than entries: another connection",
   );
   assert.equal(candidates.take(events[1].socket), undefined, "remnants are not candidates");
   assert.equal(candidates.take(events[2].socket), undefined, "nor endpoints the previous poll did not see");
@@ -94,6 +96,28 @@ Deno.test("a close event takes the last owned entry of its endpoint, else the fi
     2,
   );
   assert.equal(ownerless.take(events[0].socket), "ownerless");
+  const named = new EventCandidates(endpoints, events, 2);
+  assert.equal(named.take({ ...events[0].socket, pid: 100 }), "first owner", "the event names its process");
+});
+
+Deno.test("SO_REUSEPORT listeners of two processes closed in one poll: one closed each, by its event, nothing later", () => {
+  const t = new EndpointTracker();
+  const other = { ...listener, pid: 200 };
+  const worker: ProcessInfo = { pid: 200, name: "worker", path: "/usr/bin/web", startTime: 2000 };
+  const withWorker = (s: Snapshot): Snapshot => ({ ...s, processes: new Map([[100, web], [200, worker]]) });
+  t.observe(withWorker(reported(0, [listener, other, conn])));
+  const closes = [100, 200].map((pid, i) => ({
+    time: 1500 + i,
+    socket: { ...listener, pid, state: "CLOSED" as const },
+  }));
+  const gone = t.observe(withWorker(reported(2000, [conn], closes)));
+  assert.deepEqual(gone.map((x) => [x.kind, x.socket.pid, x.process?.name, x.source]), [
+    ["closed", 100, "web", "event"],
+    ["closed", 200, "worker", "event"],
+  ]);
+  for (const time of [3000, 2000 + 10_000, 2000 + 20_000]) {
+    assert.deepEqual(t.observe(reported(time, [conn])), []);
+  }
 });
 
 Deno.test("among many endpoints, an owner letting go and a close event each find theirs; only their port pairs are indexed", () => {
