@@ -316,7 +316,7 @@ export class EndpointTracker {
         eventOnlyChanges(event, pid === 0 ? undefined : processes.get(pid), changes);
         continue;
       }
-      const key = candidate ? candidates.take(event.socket) : undefined;
+      const key = candidate ? candidates.take(event) : undefined;
       const tracked = key === undefined ? undefined : this.#endpoints.get(key);
       if (tracked && key !== undefined) {
         this.stats.merged++;

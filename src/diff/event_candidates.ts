@@ -55,26 +55,29 @@ export class EventCandidates {
   }
 
   /**
-   * The key of the tracked endpoint this socket's close event closes, and forgets it: the entry of the
-   * event's process when it names one, else the last owned (pid ≠ 0) entry of its endpoint, else the
-   * first ownerless one. Several entries of one endpoint are several sockets (`SO_REUSEPORT`
-   * listeners, or sockets of several processes): each close event takes one; a second event for an
-   * endpoint with a single entry finds none (another connection on the same numbers). Undefined when
-   * none is tracked.
+   * The key of the tracked endpoint this close event closes, and forgets it. Several entries of one
+   * endpoint are several sockets (`SO_REUSEPORT` listeners, or sockets of several processes), and each
+   * event takes one: the entry of the event's process when it names one; else one missing from the
+   * last dump (already gone: its notification is the likeliest); else the last owned (pid ≠ 0) entry;
+   * else the first ownerless one. An entry missing since before the event's traced open is never
+   * taken: that socket had left the table before this one opened. A second event for an endpoint with
+   * a single entry finds none (another connection on the same numbers). Undefined when none is tracked.
    */
-  take(socket: SocketRecord): string | undefined {
+  take(event: SocketEvent): string | undefined {
+    const { socket, openedAt } = event;
     const keys = this.#byPair.get(portPair(socket));
     if (!keys) return undefined;
     let chosen = -1;
+    let rank = 0; // of the chosen entry: 3 its process, 2 missing, 1 owned, 0 ownerless
     for (let i = 0; i < keys.length; i++) {
       const tracked = this.#endpoints.get(keys[i]);
       if (!tracked || !sameEndpoint(tracked.socket, socket)) continue;
+      const missing = tracked.missingSince;
+      if (openedAt !== undefined && missing !== undefined && openedAt > missing) continue;
       const pid = tracked.socket.pid;
-      if (socket.pid !== 0 && pid === socket.pid) {
-        chosen = i;
-        break;
-      }
-      if (chosen < 0 || pid !== 0) chosen = i;
+      const r = socket.pid !== 0 && pid === socket.pid ? 3 : missing !== undefined ? 2 : pid !== 0 ? 1 : 0;
+      if (chosen < 0 || r > rank || (r === 1 && rank === 1)) [chosen, rank] = [i, r];
+      if (r === 3) break;
     }
     if (chosen < 0) return undefined;
     const key = keys[chosen];

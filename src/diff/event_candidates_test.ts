@@ -77,27 +77,31 @@ Deno.test("a close event takes its process's entry, else the last owned one, els
   }, { ...conn, remoteAddress: "127.0.0.9" }].map(closeOf);
   const candidates = new EventCandidates(endpoints, events, 2);
   assert.ok(!candidates.mayBeTracked({ ...conn, remotePort: 1 }), "ports of no event are not indexed");
-  assert.equal(candidates.take(events[0].socket), "second owner");
-  assert.equal(candidates.take(events[0].socket), "first owner", "several entries: several sockets");
-  assert.equal(candidates.take(events[0].socket), "ownerless");
+  assert.equal(candidates.take(events[0]), "second owner");
+  assert.equal(candidates.take(events[0]), "first owner", "several entries: several sockets");
+  assert.equal(candidates.take(events[0]), "ownerless");
   assert.equal(
-    candidates.take(events[0].socket),
+    candidates.take(events[0]),
     undefined,
     "one close more than entries: another connection",
   );
-  assert.equal(candidates.take(events[1].socket), undefined, "remnants are not candidates");
-  assert.equal(candidates.take(events[2].socket), undefined, "nor endpoints the previous poll did not see");
-  assert.equal(candidates.take(events[3].socket), "missing", "but those waiting for their close event are");
-  assert.equal(candidates.take(events[4].socket), "other address");
+  assert.equal(candidates.take(events[1]), undefined, "remnants are not candidates");
+  assert.equal(candidates.take(events[2]), undefined, "nor endpoints the previous poll did not see");
+  assert.equal(candidates.take(events[3]), "missing", "but those waiting for their close event are");
+  assert.equal(candidates.take(events[4]), "other address");
 
   const ownerless = new EventCandidates(
     new Map([...endpoints].filter(([k]) => !k.includes("owner") || k === "ownerless")),
     events,
     2,
   );
-  assert.equal(ownerless.take(events[0].socket), "ownerless");
+  assert.equal(ownerless.take(events[0]), "ownerless");
   const named = new EventCandidates(endpoints, events, 2);
-  assert.equal(named.take({ ...events[0].socket, pid: 100 }), "first owner", "the event names its process");
+  assert.equal(
+    named.take({ ...events[0], socket: { ...events[0].socket, pid: 100 } }),
+    "first owner",
+    "the event names its process",
+  );
 });
 
 Deno.test("SO_REUSEPORT listeners of two processes closed in one poll: one closed each, by its event, nothing later", () => {
@@ -205,4 +209,35 @@ Deno.test("a let-go row that lingers times the wait from when it goes; another p
     u.observe(reported(6600, [conn], [other])).map((x) => [x.kind, x.socket.pid, x.source]),
     [["opened", 200, "event"], ["closed", 200, "event"]],
   );
+});
+
+Deno.test("a close event never takes an entry missing since before its traced open; it prefers one that is missing", () => {
+  // A (pid 100) left the table by the poll at 1000 (its notification late); B (pid 200) is listed.
+  const t = new EndpointTracker();
+  const a = { ...listener }, b = { ...listener, pid: 200 };
+  const worker: ProcessInfo = { pid: 200, name: "worker", path: "/usr/bin/web", startTime: 2000 };
+  const both = (s: Snapshot): Snapshot => ({ ...s, processes: new Map([[100, web], [200, worker]]) });
+  t.observe(both(reported(0, [a, b])));
+  assert.deepEqual(t.observe(both(reported(1000, [b]))), []);
+  const closes = [
+    { time: 1500, openedAt: -5000, socket: { ...listener, pid: 200, state: "CLOSED" as const } }, // B's
+    { time: 1900, openedAt: 1600, socket: { ...listener, pid: 300, state: "CLOSED" as const } }, // a new one, C
+  ];
+  assert.deepEqual(
+    t.observe(both(reported(2000, [], closes))).map((x) => [x.kind, x.time, x.socket.pid, x.source]),
+    [["closed", 1500, 200, "event"], ["opened", 1600, 300, "event"], ["closed", 1900, 300, "event"]],
+  );
+  const own = { time: 2500, socket: { ...listener, pid: 0, state: "CLOSED" as const } }; // A's, untraced
+  assert.deepEqual(
+    t.observe(both(reported(3000, [], [own]))).map((x) => [x.kind, x.time, x.socket.pid, x.source]),
+    [["closed", 2500, 100, "event"]],
+  );
+
+  // an untraced close with two candidates: the one already missing from the last dump
+  const endpoints = new Map<string, TrackedEndpoint>([
+    ["live", trackedEndpoint(b, worker, 0, 1)],
+    ["gone", trackedEndpoint(a, web, 0, 0)],
+  ]);
+  endpoints.get("gone")!.missingSince = 1000;
+  assert.equal(new EventCandidates(endpoints, [own], 2).take(own), "gone");
 });
