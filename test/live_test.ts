@@ -91,18 +91,21 @@ Deno.test("the monitor logs this process's sockets: PR-PORTS lines, PR-PIDS entr
     );
     // The entry lists the process's endpoints when it first appeared in PR-PORTS. With --parallel other
     // test files share this pid and may have opened sockets first: then the entry lists theirs, not
-    // ours. Either way its Ports section holds well-formed lines only, at least one.
+    // ours. Either way it lists at least one, each well formed and in PR-PORTS under this pid.
     const entry = logs.PIDS.split("\n\n").find((e) =>
       e.includes(`\nPID: ${pid}\n`) || e.startsWith(`PID: ${pid}\n`)
     );
     assert.ok(entry, `a PR-PIDS entry for pid ${pid}`);
     const portSection = /\nPorts:\n((?: {2}.*\n?)*)/.exec(entry + "\n")?.[1].trimEnd().split("\n") ?? [];
     assert.ok(portSection.length > 0 && portSection[0] !== "", `the entry lists ports: ${entry}`);
+    const ownLines = logs.PORTS.split(/\r?\n/).filter((l) => l.includes(`,${pid},deno,`));
     for (const line of portSection) {
-      assert.match(
-        line,
-        /^ {2}(TCP (\S+:\d+) (\S+:\d+) [A-Z_0-9]+|UDP (\S+:\d+) \*:\*)$/,
-        `a port line of the entry: ${line}`,
+      const m = /^ {2}(TCP|UDP) \[?([^\]\s]*)\]?:(\d+) (\S+:\d+ [A-Z_0-9]+|\*:\*)$/.exec(line);
+      assert.ok(m, `a well-formed port line of the entry: ${line}`);
+      const [, proto, address, port] = m;
+      assert.ok(
+        ownLines.some((l) => l.includes(`,${proto},${port},${address},`)),
+        `PR-PORTS has ${proto} ${address}:${port} under pid ${pid}`,
       );
     }
     assert.match(logs.PIDS, /libc\.so/, "modules listed");
