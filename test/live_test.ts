@@ -19,6 +19,8 @@ function collect(stream: ReadableStream<Uint8Array>) {
 
 Deno.test("the monitor logs this process's sockets: PR-PORTS lines, PR-PIDS entry, JSONL open and close", async () => {
   const dir = await Deno.makeTempDir({ prefix: "portreporter-live-" });
+  // open before the monitor starts: in PR-INITIAL, and in this pid's PR-PIDS entry once it appears in PR-PORTS
+  const early = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   const child = spawnCli(["run", "--log-dir", dir, "--interval", "100"]);
   const stderr = collect(child.stderr);
   const stdout = collect(child.stdout);
@@ -91,7 +93,8 @@ Deno.test("the monitor logs this process's sockets: PR-PORTS lines, PR-PIDS entr
     );
     // The entry lists the process's endpoints when it first appeared in PR-PORTS. With --parallel other
     // test files share this pid and may have opened sockets first: then the entry lists theirs, not
-    // ours. Either way it lists at least one, each well formed and in PR-PORTS under this pid.
+    // ours. Either way it lists at least one, each well formed and logged under this pid (in PR-PORTS, or in
+    // PR-INITIAL when it was open at the start).
     const entry = logs.PIDS.split("\n\n").find((e) =>
       e.includes(`\nPID: ${pid}\n`) || e.startsWith(`PID: ${pid}\n`)
     );
@@ -99,13 +102,18 @@ Deno.test("the monitor logs this process's sockets: PR-PORTS lines, PR-PIDS entr
     const portSection = /\nPorts:\n((?: {2}.*\n?)*)/.exec(entry + "\n")?.[1].trimEnd().split("\n") ?? [];
     assert.ok(portSection.length > 0 && portSection[0] !== "", `the entry lists ports: ${entry}`);
     const ownLines = logs.PORTS.split(/\r?\n/).filter((l) => l.includes(`,${pid},deno,`));
+    const initialRows = logs.INITIAL.split(/\r?\n/);
     for (const line of portSection) {
       const m = /^ {2}(TCP|UDP) \[?([^\]\s]*)\]?:(\d+) (\S+:\d+ [A-Z_0-9]+|\*:\*)$/.exec(line);
       assert.ok(m, `a well-formed port line of the entry: ${line}`);
       const [, proto, address, port] = m;
+      const shown = address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
       assert.ok(
-        ownLines.some((l) => l.includes(`,${proto},${port},${address},`)),
-        `PR-PORTS has ${proto} ${address}:${port} under pid ${pid}`,
+        ownLines.some((l) => l.includes(`,${proto},${port},${address},`)) ||
+          initialRows.some((l) =>
+            l.startsWith(`  ${proto} `) && l.includes(` ${shown} `) && l.includes(` ${pid} `)
+          ),
+        `PR-PORTS (or PR-INITIAL, open at the start) has ${proto} ${shown} under pid ${pid}`,
       );
     }
     assert.match(logs.PIDS, /libc\.so/, "modules listed");
@@ -134,7 +142,7 @@ Deno.test("the monitor logs this process's sockets: PR-PORTS lines, PR-PIDS entr
       assert.equal(mode, 0o600, `${name.name} is readable only by its owner`);
     }
   } finally {
-    for (const s of opened) {
+    for (const s of [early, ...opened]) {
       try {
         s.close();
       } catch { /* already closed */ }
