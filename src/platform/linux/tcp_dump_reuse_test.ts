@@ -146,20 +146,32 @@ function dumpNow(ports: Set<number>, pidOf: (s: SocketRecord) => number): string
   }
 }
 
+/** A loopback listener and a netlink collector with event capture for `body`; both closed after it. */
+async function withListener(
+  body: (listener: Deno.Listener, port: number, collector: LinuxCollector) => Promise<void>,
+): Promise<void> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const collector = createLinuxCollector({ source: "netlink", events: true });
+  try {
+    await body(listener, (listener.addr as Deno.NetAddr).port, collector);
+  } finally {
+    collector.close();
+    await collector.closed();
+    listener.close();
+  }
+}
+
 Deno.test({
   name: "live: a poll that reuses the TCP dump has the rows a dump has; a change since is in the next poll",
   ignore: !root,
   sanitizeResources: false,
   sanitizeOps: false,
-  async fn() {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    const client = await Deno.connect({ hostname: "127.0.0.1", port });
-    const server = await listener.accept();
-    const ports = new Set([port]);
-    const collector = createLinuxCollector({ source: "netlink", events: true });
-    const mine = (s: SocketRecord) => (s.inode ? Deno.pid : 0);
-    try {
+  fn: () =>
+    withListener(async (listener, port, collector) => {
+      const client = await Deno.connect({ hostname: "127.0.0.1", port });
+      const server = await listener.accept();
+      const ports = new Set([port]);
+      const mine = (s: SocketRecord) => (s.inode ? Deno.pid : 0);
       await collector.collect();
       let reused = await reusedPoll(collector);
       assert.deepEqual(lines(reused.sockets, ports), dumpNow(ports, mine));
@@ -190,12 +202,7 @@ Deno.test({
         second.close();
         accepted.close();
       }
-    } finally {
-      collector.close();
-      await collector.closed();
-      listener.close();
-    }
-  },
+    }),
 });
 
 Deno.test({
@@ -203,22 +210,17 @@ Deno.test({
   ignore: !root,
   sanitizeResources: false,
   sanitizeOps: false,
-  async fn() {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    const waiting = await Deno.connect({ hostname: "127.0.0.1", port }); // never accepted while polled
-    const collector = createLinuxCollector({ source: "netlink", events: true });
-    try {
-      for (let i = 0; i < 30; i++) await collector.collect();
-      assert.equal(collector.tcpDumps.reused, 0);
-      assert.equal(collector.tcpDumps.dumped, 30);
-      const accepted = await listener.accept();
-      accepted.close();
-    } finally {
-      waiting.close();
-      collector.close();
-      await collector.closed();
-      listener.close();
-    }
-  },
+  fn: () =>
+    withListener(async (listener, port, collector) => {
+      const waiting = await Deno.connect({ hostname: "127.0.0.1", port }); // never accepted while polled
+      try {
+        for (let i = 0; i < 30; i++) await collector.collect();
+        assert.equal(collector.tcpDumps.reused, 0);
+        assert.equal(collector.tcpDumps.dumped, 30);
+        const accepted = await listener.accept();
+        accepted.close();
+      } finally {
+        waiting.close();
+      }
+    }),
 });
