@@ -124,15 +124,24 @@ function lines(sockets: readonly SocketRecord[], ports: Set<number>): string[] {
     .sort();
 }
 
-/** Polls until one reuses the TCP dump (the count covers every namespace: other tests' changes make dumps). */
+/** How long {@link reusedPoll} waits for a quiet moment, ms. */
+const REUSE_WAIT_MS = 60_000;
+
+/**
+ * Polls until one reuses the TCP dump. The count covers every namespace: other tests' connections
+ * (the bursts of the event tests under `--parallel`) make dumps until they pause, which can take seconds.
+ */
 async function reusedPoll(collector: LinuxCollector) {
-  for (let attempt = 0; attempt < 400; attempt++) {
+  const deadline = Date.now() + REUSE_WAIT_MS;
+  for (let attempt = 1;; attempt++) {
     const before = collector.tcpDumps.reused;
     const snapshot = await collector.collect();
     if (collector.tcpDumps.reused > before) return snapshot;
+    if (Date.now() > deadline) {
+      throw new Error(`no poll reused the TCP dump in ${REUSE_WAIT_MS / 1000} s (${attempt} polls)`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  throw new Error("no poll reused the TCP dump in 400 attempts");
 }
 
 /** The TCP rows a fresh dump finds now (TIME_WAIT left out, as the capturing collector does). */
