@@ -27,6 +27,24 @@ Deno.test("the compile tasks and the tests' deno run use the same permissions an
   }
 });
 
+Deno.test("under those V8 flags the monitor's heap budget has V8's full collection, and it frees garbage", async () => {
+  const script = `import { v8HeapControl } from ${JSON.stringify(join(ROOT, "src/cli/run_monitor.ts"))};
+const heap = v8HeapControl();
+if (!heap) throw new Error("no gc under these flags");
+let garbage = Array.from({ length: 200000 }, (_, i) => ({ i, text: "x" + i }));
+const before = heap.used();
+garbage = [];
+heap.collect();
+console.log(JSON.stringify({ before, after: heap.used() }));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", ...runtimeFlags().filter((f) => f !== "-A"), script],
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const { before, after } = JSON.parse(text);
+  assert.ok(before - after > 10 * 1024 * 1024, `${before} bytes in use, ${after} after the collection`);
+});
+
 Deno.test("bad commands, flags and values: one line, exit 2", async () => {
   await assertUsageError(["frobnicate"], /unknown command 'frobnicate'/);
   await assertUsageError(["run", "--bogus"], /run: unknown option '--bogus'; run 'portreporter run --help'/);

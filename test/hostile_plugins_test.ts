@@ -209,6 +209,7 @@ async function snoop() {
   await attempt("async ctor", () => (async function () {}).constructor("return 1")());
   await attempt("setTimeout string", () => setTimeout("globalThis.x = 1", 0));
   await attempt("Worker", () => new Worker("data:text/javascript,1", { type: "module" }));
+  await attempt("gc", () => globalThis.gc());
   await attempt("write", () => Deno.writeTextFileSync("/tmp/portreporter-hostile-written", "x"));
   await attempt("env", () => Deno.env.get("HOME"));
   await attempt("run", () => new Deno.Command("true").outputSync());

@@ -14,6 +14,7 @@ import { denoLogFileSystem, LogSet } from "../log/log_set.ts";
 import { type LogDirSecurity, pathText, posixLogDirSecurity } from "../log/dir_trust.ts";
 import { escapeField } from "../model/text.ts";
 import { type MonitorControl, type MonitorStats, runMonitor } from "../monitor/monitor.ts";
+import { HeapBudget, type HeapControl } from "../monitor/heap_budget.ts";
 import { type Collector, systemClock } from "../model/types.ts";
 
 /** The log directory as this platform protects it: the POSIX trust check; created private (0700, or a protected DACL). */
@@ -100,6 +101,16 @@ export interface RunHooks {
   logDirSecurity?: LogDirSecurity;
 }
 
+/**
+ * V8's heap and its full collection, when the runtime exposes `gc` (`--expose-gc`, in the `start` and
+ * `compile` tasks); undefined otherwise (V8 alone then decides when to collect).
+ */
+export function v8HeapControl(): HeapControl | undefined {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== "function") return undefined;
+  return { used: () => Deno.memoryUsage().heapUsed, collect: () => gc() };
+}
+
 /** Runs the monitor with validated settings until the signal aborts. Shared by `run` and `service`. */
 export async function runWithSettings(settings: Settings, hooks: RunHooks): Promise<MonitorStats> {
   const security = hooks.logDirSecurity ?? platformLogDirSecurity;
@@ -130,8 +141,10 @@ export async function runWithSettings(settings: Settings, hooks: RunHooks): Prom
       retention: { maxAgeMs: settings.maxAgeMs, maxTotalBytes: settings.maxTotalBytes },
       log: hooks.log,
     });
+    const heap = v8HeapControl();
     return await runMonitor({
       collector,
+      heap: heap && new HeapBudget(heap),
       logSet,
       clock: systemClock,
       intervalMs: settings.intervalMs,

@@ -18,6 +18,7 @@ import type { LogSet } from "../log/log_set.ts";
 import type { Alert, Change, Clock, Collector, Snapshot } from "../model/types.ts";
 import { type SetLosses, type SetRecords, setRecords } from "./log_set_port.ts";
 import { RepeatedFault } from "./summary.ts";
+import type { HeapBudget } from "./heap_budget.ts";
 import { type ClockJump, FirstSeenWall, monotonicClock, restampChanges, Timeline } from "./timeline.ts";
 
 /** Smallest allowed interval between two polls, in ms. */
@@ -151,6 +152,8 @@ export interface MonitorOptions {
   onStarted?: (logSet: LogSet) => void;
   /** Extra fields of the `monitor-start` record (e.g. the version). */
   startRecord?: Record<string, unknown>;
+  /** Collects the heap between polls when it outgrew its budget (`heap_budget.ts`); none without it. */
+  heap?: HeapBudget;
   /** Waits `ms` or until the signal aborts (injected for tests; default: a timer). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -354,6 +357,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorStats> {
       await poll(run, started);
       const now = mono.now();
       stats.slowestPollMs = Math.max(stats.slowestPollMs, Math.round(now - started));
+      opts.heap?.check(); // after the poll's own time: a collection's pause is not the poll's
       if (now >= heartbeat) {
         record(run, { event: "heartbeat", polls: stats.polls, changes: stats.changes });
         heartbeat += Math.ceil((now - heartbeat + 1) / HEARTBEAT_MS) * HEARTBEAT_MS;

@@ -40,8 +40,8 @@ export function hostPermissionFlags(grants: readonly WorkerPermissions[]): strin
 /**
  * How to start the plugin host as the same program: the compiled executable with `__plugin-host`, or under
  * `deno run` this Deno with the permissions from {@link hostPermissionFlags}, no remote modules, no npm, no
- * lock file and no config (a plugin's imports can reach nothing but local files), then portreporter's
- * `main.ts`.
+ * lock file and no config (a plugin's imports can reach nothing but local files), V8's `gc` exposed as the
+ * compiled executable has it (the worker's lockdown removes it), then portreporter's `main.ts`.
  */
 export function pluginHostCommand(grants: readonly WorkerPermissions[]): HostCommand {
   if (Deno.build.standalone) return { exe: Deno.execPath(), args: [PLUGIN_HOST_COMMAND] };
@@ -58,6 +58,7 @@ export function pluginHostCommand(grants: readonly WorkerPermissions[]): HostCom
       "--no-config",
       "--cached-only",
       "--unstable-worker-options",
+      "--v8-flags=--expose-gc", // as compiled (the flags are baked in): plugins must not see the gc it exposes
       ...hostPermissionFlags(grants),
       main,
       PLUGIN_HOST_COMMAND,

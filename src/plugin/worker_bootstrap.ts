@@ -30,8 +30,9 @@ interface Helpers {
 
 /**
  * Removes what a plugin must not reach: the internal ops, storage that writes to disk without a permission
- * (Cache API), nested Workers and code built from strings (both could import files the load-time check never
- * saw), and a real exit (a call to `Deno.exit` or `close` throws, and is reported as what it is).
+ * (Cache API), V8's full collection (`gc`, exposed for the monitor's heap budget), nested Workers and code
+ * built from strings (both could import files the load-time check never saw), and a real exit (a call to
+ * `Deno.exit` or `close` throws, and is reported as what it is).
  */
 function lockdown(describe: (err: unknown) => string): void {
   const g = globalThis as unknown as Record<string, unknown>;
@@ -67,6 +68,8 @@ function lockdown(describe: (err: unknown) => string): void {
     throw new PluginExit("called close()");
   });
   seal(g, "eval", refuse("eval"));
+  // V8 installs gc (--expose-gc, for the monitor's heap budget) writable but not configurable: replaced
+  if ("gc" in g) seal(g, "gc", refuse("gc"));
   const noCode = refuse("new Function (code from strings)");
   for (const f of [function () {}, async function () {}, function* () {}, async function* () {}]) {
     seal(Object.getPrototypeOf(f), "constructor", noCode);
