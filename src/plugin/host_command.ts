@@ -41,7 +41,7 @@ export function hostPermissionFlags(grants: readonly WorkerPermissions[]): strin
  * How to start the plugin host as the same program: the compiled executable with `__plugin-host`, or under
  * `deno run` this Deno with the permissions from {@link hostPermissionFlags}, no remote modules, no npm, no
  * lock file and no config (a plugin's imports can reach nothing but local files), V8's `gc` exposed as the
- * compiled executable has it (the worker's lockdown removes it), then portreporter's `main.ts`.
+ * compiled executable has it (the worker's lockdown replaces it), then portreporter's `main.ts`.
  */
 export function pluginHostCommand(grants: readonly WorkerPermissions[]): HostCommand {
   if (Deno.build.standalone) return { exe: Deno.execPath(), args: [PLUGIN_HOST_COMMAND] };
