@@ -101,14 +101,26 @@ export interface RunHooks {
   logDirSecurity?: LogDirSecurity;
 }
 
+/** The options V8's exposed `gc` takes (its gc extension). */
+interface V8GcOptions {
+  type: "major" | "minor";
+  execution: "sync" | "async";
+  flavor: "regular" | "last-resort";
+}
+
 /**
  * V8's heap and its full collection, when the runtime exposes `gc` (`--expose-gc`, in the `start` and
  * `compile` tasks); undefined otherwise (V8 alone then decides when to collect).
  */
 export function v8HeapControl(): HeapControl | undefined {
-  const gc = (globalThis as { gc?: () => void }).gc;
+  const gc = (globalThis as { gc?: (options?: V8GcOptions) => void }).gc;
   if (typeof gc !== "function") return undefined;
-  return { used: () => Deno.memoryUsage().heapUsed, collect: () => gc() };
+  return {
+    used: () => Deno.memoryUsage().heapUsed,
+    collect: () => gc(),
+    // V8's "last resort" flavour: repeated full collections that compact, then free the pooled pages
+    release: () => gc({ type: "major", execution: "sync", flavor: "last-resort" }),
+  };
 }
 
 /** Runs the monitor with validated settings until the signal aborts. Shared by `run` and `service`. */
