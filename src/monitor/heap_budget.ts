@@ -10,9 +10,9 @@
  * A collection that finds the live heap grown by more than that (a burst of events, many new sockets)
  * is followed by another after the next poll, and one that finds it shrunk by more than that (a mass
  * close freed the state of thousands of sockets) is followed by a release: a collection that also
- * compacts the heap and hands its empty pages back to the system. A regular collection keeps them for the heap to grow into again,
- * so without it the resident set stays at its peak after every socket has gone (at 65 000 sockets
- * 122–132 MB, with it 90 MB).
+ * compacts the heap and hands its empty pages back to the system. A regular collection keeps them
+ * for the heap to grow into again, so without it the resident set stays at its peak after every
+ * socket has gone (at 65 000 sockets 122–132 MB, with it 90 MB).
  *
  * The heap is injected: the composition root hands in V8's statistics and its `gc` when the runtime
  * exposes it (`--expose-gc`, baked into `start` and `compile`); without it no budget runs and V8 alone
